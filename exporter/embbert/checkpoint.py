@@ -1,0 +1,127 @@
+"""The model.pt file of DESIGN.md: a plain dict, always loaded with weights_only=True."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .errors import EmbBertError
+from .model import EmbBert, EmbBertConfig
+
+FORMAT = "embbert-q"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    config: EmbBertConfig
+    state_dict: dict[str, torch.Tensor]
+    tokenizer: str = ""              # tokenizers JSON
+    labels: list[str] = field(default_factory=list)
+    task: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)   # e.g. how it was trained
+
+    def model(self) -> EmbBert:
+        m = EmbBert(self.config)
+        missing, unexpected = m.load_state_dict(self.state_dict, strict=False)
+        if missing or unexpected:
+            raise EmbBertError(f"state_dict does not match the config: missing {missing[:3]}, "
+                               f"unexpected {unexpected[:3]}")
+        m.eval()
+        return m
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "version": VERSION, "config": self.config.to_dict(),
+                "state_dict": {k: v.detach().cpu().contiguous() for k, v in
+                               self.state_dict.items()},
+                "tokenizer": self.tokenizer, "labels": list(self.labels), "task": self.task,
+                "metrics": dict(self.metrics), "extra": dict(self.extra)}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
+    """Write atomically: a crash never leaves a half-written model.pt behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    torch.save(ckpt.to_dict(), buf)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: str | os.PathLike) -> Checkpoint:
+    path = Path(path)
+    if not path.is_file():
+        raise EmbBertError(f"{path}: no such checkpoint file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, not a torch file, or pickles arbitrary objects
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EmbBertError(f"{path}: not a readable EmbBERT-Q checkpoint ({reason[:160]})") from e
+    return from_object(obj, str(path))
+
+
+def from_object(obj: object, name: str = "checkpoint") -> Checkpoint:
+    if not isinstance(obj, dict):
+        raise EmbBertError(f"{name}: foreign file (expected a dict, got {type(obj).__name__})")
+    if obj.get("format") != FORMAT:
+        if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            raise EmbBertError(f"{name}: a plain state_dict; pass its config with --config")
+        raise EmbBertError(f"{name}: foreign file (format {obj.get('format')!r}, "
+                           f"expected {FORMAT!r})")
+    version = obj.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise EmbBertError(f"{name}: checkpoint version {version!r} is newer than this tool "
+                           f"understands ({VERSION}); upgrade embbert")
+    try:
+        config = EmbBertConfig.from_dict(obj["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise EmbBertError(f"{name}: bad config ({e})") from e
+    sd = obj.get("state_dict")
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise EmbBertError(f"{name}: state_dict missing or not a dict of tensors")
+    check_state_dict(sd, config, name)
+    return Checkpoint(config=config, state_dict=sd, tokenizer=obj.get("tokenizer", "") or "",
+                      labels=list(obj.get("labels", []) or []), task=obj.get("task", "") or "",
+                      metrics=dict(obj.get("metrics", {}) or {}),
+                      extra=dict(obj.get("extra", {}) or {}))
+
+
+def from_state_dict(sd: dict, config: EmbBertConfig, name: str = "state_dict") -> Checkpoint:
+    check_state_dict(sd, config, name)
+    return Checkpoint(config=config, state_dict=sd)
+
+
+def check_state_dict(sd: dict, config: EmbBertConfig, name: str) -> None:
+    expected = {k: tuple(v.shape) for k, v in EmbBert(config).state_dict().items()}
+    missing = sorted(set(expected) - set(sd))
+    unexpected = sorted(set(sd) - set(expected))
+    if missing or unexpected:
+        raise EmbBertError(f"{name}: parameters do not match the config (missing: "
+                           f"{', '.join(missing[:3]) or '-'}; unexpected: "
+                           f"{', '.join(unexpected[:3]) or '-'})")
+    for k, shape in expected.items():
+        if tuple(sd[k].shape) != shape:
+            raise EmbBertError(f"{name}: {k} has shape {tuple(sd[k].shape)}, config needs {shape}")
+        if not torch.isfinite(sd[k]).all():
+            raise EmbBertError(f"{name}: {k} holds NaN or Inf")
