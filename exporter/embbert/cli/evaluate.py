@@ -1,0 +1,54 @@
+"""embbert-eval: score a finetuned checkpoint on a task split (fp32 or quantized simulation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .common import one_line_errors
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--task", default=None, help="task (default: the one the model was finetuned on)")
+@click.option("--split", default=None, help="train/dev/test (default: test if labelled, else dev)")
+@click.option("--limit", type=int, default=None, help="only the first N examples")
+@click.option("--quantized", is_flag=True, help="evaluate the integer-exact quantized simulation")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
+              help="also write the metrics as JSON")
+@one_line_errors
+def main(model, task, split, limit, quantized, json_out) -> None:
+    """Evaluate MODEL on a task split and print its metrics.
+
+    \b
+    Example:
+      embbert-eval models/sst2.pt --task sst2 --split dev
+      embbert-eval models/sst2.pt --quantized --json sst2_q.json
+    """
+    from ..checkpoint import load
+    from ..data import get_task
+    from ..errors import EmbBertError
+    from ..evaluate import evaluate_checkpoint
+
+    ck = load(model)
+    task = task or ck.task
+    if not task or task == "pretrain":
+        raise EmbBertError("model is not finetuned on a task; pass --task")
+    split = split or get_task(task).eval_split
+    logits_fn = None
+    if quantized:
+        from ..quant.api import quantized_logits_fn
+        logits_fn = quantized_logits_fn(ck)
+    metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn)
+    kind = "quantized" if quantized else "fp32"
+    click.echo(f"{task} {split} ({kind}): " + ", ".join(f"{k} {v:.4f}" for k, v in
+                                                         metrics.items()))
+    if json_out:
+        json_out.write_text(json.dumps({"task": task, "split": split, "kind": kind,
+                                        "limit": limit, **metrics}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

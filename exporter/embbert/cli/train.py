@@ -1,0 +1,143 @@
+"""embbert-train: pretrain (MLM + NSP), finetune on a task, train a tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import torch
+
+from .common import one_line_errors
+
+CONFIG_KEYS = ("vocab_size", "max_len", "d_model", "reduced_dim", "n_layers", "conv_kernel",
+               "expansion")
+
+
+def config_options(fn):
+    """--d-model, --n-layers, ... override the paper defaults (for experiments and tiny tests)."""
+    for key in reversed(CONFIG_KEYS):
+        fn = click.option(f"--{key.replace('_', '-')}", key, type=int, default=None,
+                          help=f"model {key} (default: paper value)")(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Train EmbBERT-Q models in PyTorch.
+
+    \b
+    Example:
+      embbert-train pretrain --out runs/pretrain --steps 60000
+      embbert-train finetune --task sst2 --init runs/pretrain/pretrained.pt --out models/sst2.pt
+    """
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory")
+@click.option("--steps", type=int, default=20000, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="per process")
+@click.option("--seq-len", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--warmup", type=int, default=1000, show_default=True)
+@click.option("--weight-decay", type=float, default=0.01, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--ckpt-every", type=int, default=500, show_default=True)
+@click.option("--resume", is_flag=True, help="continue from OUT/state.pt")
+@click.option("--tokenizer", type=click.Path(path_type=Path), default=None,
+              help="tokenizer.json to use (default: train one into OUT)")
+@click.option("--limit-lines", type=int, default=None, help="use only N lines per source (tests)")
+@click.option("--threads", type=int, default=None, help="torch CPU threads per process")
+@click.option("--rank-digest", is_flag=True, help="write each rank's weight digest (DDP check)")
+@click.option("--stop-at", type=int, default=None,
+              help="checkpoint and stop at this step; continue later with --resume")
+@click.option("--long-every", type=int, default=0, show_default=True,
+              help="every Nth step uses max_len sequences (0: never)")
+@config_options
+@one_line_errors
+def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, device, ckpt_every,
+             resume, tokenizer, limit_lines, threads, rank_digest, long_every, stop_at,
+             **cfg) -> None:
+    """Masked-LM (15%, 80/10/10) + next-sentence pretraining on ../shared/data/pretrain.
+
+    \b
+    Example (resumable; run it again with --resume after an interruption):
+      embbert-train pretrain --out runs/pretrain --steps 60000 --seq-len 128
+      torchrun --nproc_per_node 2 -m embbert.cli.train pretrain --out runs/ddp --steps 100
+    """
+    from ..pretrain import PretrainOptions, run
+
+    if threads:
+        torch.set_num_threads(threads)
+    opts = PretrainOptions(out=out, steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr,
+                           warmup=warmup, weight_decay=weight_decay, seed=seed, device=device,
+                           ckpt_every=ckpt_every, resume=resume, tokenizer=tokenizer,
+                           limit_lines=limit_lines, rank_digest=rank_digest,
+                           long_every=long_every, stop_at=stop_at,
+                           config={k: v for k, v in cfg.items() if v is not None})
+    path = run(opts)
+    click.echo(f"pretrained checkpoint: {path}")
+    click.echo(f"next: embbert-train finetune --task sst2 --init {path} --out models/sst2.pt")
+
+
+@main.command()
+@click.option("--task", required=True, help="task name (sst2, imdb, ...)")
+@click.option("--init", "init", type=click.Path(path_type=Path), default=None,
+              help="pretrained checkpoint (default: train from scratch)")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="output model.pt")
+@click.option("--epochs", type=int, default=5, show_default=True)
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--lr", type=float, default=5e-4, show_default=True)
+@click.option("--warmup-frac", type=float, default=0.06, show_default=True)
+@click.option("--weight-decay", type=float, default=0.01, show_default=True)
+@click.option("--max-len", type=int, default=None, help="truncate inputs (default: model max)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--limit", type=int, default=None, help="use only N training rows (tests)")
+@click.option("--threads", type=int, default=None, help="torch CPU threads")
+@click.option("--tokenizer", type=click.Path(path_type=Path), default=None,
+              help="tokenizer.json when training from scratch without --init")
+@config_options
+@one_line_errors
+def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, max_len, seed,
+             device, limit, threads, tokenizer, **cfg) -> None:
+    """Finetune on a task's [CLS] row; keep the epoch with the best dev metric.
+
+    \b
+    Example:
+      embbert-train finetune --task sst2 --init models/pretrained.pt --out models/sst2.pt
+    """
+    from ..finetune import FinetuneOptions, run
+
+    if threads:
+        torch.set_num_threads(threads)
+    opts = FinetuneOptions(task=task, init=init, out=out, epochs=epochs, batch_size=batch_size,
+                           lr=lr, warmup_frac=warmup_frac, weight_decay=weight_decay,
+                           max_len=max_len, seed=seed, device=device, limit=limit,
+                           tokenizer=tokenizer,
+                           config={k: v for k, v in cfg.items() if v is not None})
+    ck = run(opts)
+    click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:.4f}" for k, v in ck.metrics.items()
+                                             if isinstance(v, float)))
+    click.echo(f"next: embbert-eval {out} --task {task}   or   "
+               f"embbert-export {out} --board qemu-m4")
+
+
+@main.command("tokenizer")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="tokenizer.json")
+@click.option("--vocab-size", type=int, default=8192, show_default=True)
+@click.option("--limit-lines", type=int, default=None)
+@one_line_errors
+def tokenizer_cmd(out, vocab_size, limit_lines) -> None:
+    """Train the lower-case WordPiece tokenizer on the pretraining corpus + task training texts."""
+    from ..corpus import corpus_documents
+    from ..tokenizer import train_tokenizer
+
+    tok = train_tokenizer(corpus_documents(limit_lines=limit_lines), vocab_size)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(tok.to_str())
+    click.echo(f"wrote {out} ({tok.get_vocab_size()} tokens)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Run a model over a task split and score it (fp32 PyTorch, or any logits function)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .checkpoint import Checkpoint
+from .data import Example, get_task, load_split
+from .errors import EmbBertError
+from .metrics import task_metrics
+from .model import EmbBert
+from .tokenizer import TextEncoder, from_json, pad_batch
+
+Seq = tuple[list[int], list[int]]
+
+
+def encode_examples(enc: TextEncoder, examples: Sequence[Example], max_len: int) -> list[Seq]:
+    """Tokenize; texts longer than max_len are truncated (longest first for pairs)."""
+    a = [e.text_a for e in examples]
+    b = [e.text_b or "" for e in examples] if examples and examples[0].text_b is not None else None
+    return enc.encode_batch(a, b, max_len=max_len, truncate=True)
+
+
+def length_batches(seqs: Sequence[Seq], batch_size: int) -> list[list[int]]:
+    """Indices grouped by similar length: right padding does not change [CLS] logits, so this
+    only saves work."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i][0]))
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+@torch.no_grad()
+def fp32_logits(model: EmbBert, seqs: Sequence[Seq], batch_size: int = 64) -> np.ndarray:
+    model.eval()
+    out = np.zeros((len(seqs), model.cfg.num_labels), dtype=np.float32)
+    dev = next(model.parameters()).device
+    for idx in length_batches(seqs, batch_size):
+        ids, segs = pad_batch([seqs[i] for i in idx])
+        logits = model(torch.from_numpy(ids).to(dev), torch.from_numpy(segs).to(dev))
+        out[idx] = logits.float().cpu().numpy()
+    return out
+
+
+def score(task_name: str, logits: np.ndarray, examples: Sequence[Example]) -> dict[str, float]:
+    task = get_task(task_name)
+    gold = np.array([e.label for e in examples])
+    return task_metrics(task.metric, logits, gold)
+
+
+def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int | None = None,
+                        logits_fn: Callable[[Sequence[Seq]], np.ndarray] | None = None,
+                        max_len: int | None = None) -> tuple[dict[str, float], np.ndarray]:
+    """Metrics of a finetuned checkpoint on a split; logits_fn replaces fp32 PyTorch (e.g. the
+    quantized simulation)."""
+    task = get_task(task_name)
+    if ck.task and ck.task != task_name and ck.task != "pretrain":
+        raise EmbBertError(f"checkpoint was finetuned on {ck.task!r}, not {task_name!r}")
+    want = 1 if task.regression else None
+    if want is not None and ck.config.num_labels != want:
+        raise EmbBertError(f"{task_name} needs a regression head (1 output), checkpoint has "
+                           f"{ck.config.num_labels}")
+    examples = load_split(task_name, split)[:limit]
+    enc = from_json(ck.tokenizer)
+    seqs = encode_examples(enc, examples, max_len or ck.config.max_len)
+    logits = logits_fn(seqs) if logits_fn else fp32_logits(ck.model(), seqs)
+    return score(task_name, logits, examples), logits

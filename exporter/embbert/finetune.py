@@ -1,0 +1,154 @@
+"""Finetune on a task's [CLS] row; keep the epoch with the best dev (or held-out) metric."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoint
+from .data import get_task, load_labels, load_split
+from .errors import EmbBertError
+from .evaluate import encode_examples, fp32_logits, score
+from .model import EmbBert, EmbBertConfig
+from .tokenizer import from_json, pad_batch
+from .trainutil import lr_at, make_optimizer, seed_everything, set_lr
+
+HELDOUT_FRAC = 0.1   # slice of train used for model selection when a task has no dev split
+
+
+@dataclass
+class FinetuneOptions:
+    task: str
+    out: Path
+    init: Path | None = None
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 5e-4
+    warmup_frac: float = 0.06
+    weight_decay: float = 0.01
+    max_len: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    limit: int | None = None
+    tokenizer: Path | None = None
+    config: dict = field(default_factory=dict)
+
+
+def _start(opts: FinetuneOptions, num_labels: int) -> tuple[EmbBert, str]:
+    """Model with a fresh classifier for the task, from --init or from scratch."""
+    if opts.init is not None:
+        base = checkpoint.load(opts.init)
+        if opts.config:
+            raise EmbBertError("config options apply only when training from scratch")
+        cfg = EmbBertConfig(**{**base.config.to_dict(), "num_labels": num_labels})
+        model = EmbBert(cfg)
+        sd = {k: v for k, v in base.state_dict.items() if not k.startswith("classifier.")}
+        model.load_state_dict(sd, strict=False)
+        return model, base.tokenizer
+    if opts.tokenizer is None or not opts.tokenizer.is_file():
+        raise EmbBertError("training from scratch needs --tokenizer tokenizer.json (or --init)")
+    tok = opts.tokenizer.read_text()
+    enc = from_json(tok)
+    cfg = EmbBertConfig(**{**opts.config, "vocab_size": enc.vocab_size, "num_labels": num_labels})
+    return EmbBert(cfg), tok
+
+
+def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
+    task = get_task(opts.task)
+    labels = load_labels(task)
+    num_labels = 1 if task.regression else len(labels)
+    seed_everything(opts.seed)
+    model, tok_json = _start(opts, num_labels)
+    cfg = model.cfg
+    max_len = min(opts.max_len or cfg.max_len, cfg.max_len)
+    enc = from_json(tok_json)
+    device = torch.device(opts.device)
+    model.to(device)
+
+    train = load_split(task.name, "train")
+    if task.has_dev:
+        dev, select_split = load_split(task.name, "dev"), "dev"
+    else:  # deterministic held-out slice of train
+        perm = np.random.default_rng(1234).permutation(len(train))
+        n_hold = max(1, int(len(train) * HELDOUT_FRAC))
+        dev = [train[i] for i in perm[:n_hold]]
+        train = [train[i] for i in sorted(perm[n_hold:])]
+        select_split = "heldout"
+    if opts.limit:
+        train, dev = train[:opts.limit], dev[:max(opts.limit // 4, 8)]
+    train_seqs = encode_examples(enc, train, max_len)
+    dev_seqs = encode_examples(enc, dev, max_len)
+    y = torch.tensor([e.label for e in train], dtype=torch.float32 if task.regression
+                     else torch.long)
+
+    opt = make_optimizer(list(model.named_parameters()), opts.lr, opts.weight_decay)
+    steps_per_epoch = (len(train_seqs) + opts.batch_size - 1) // opts.batch_size
+    total = steps_per_epoch * opts.epochs
+    warmup = max(1, int(total * opts.warmup_frac))
+    rng = np.random.default_rng(opts.seed)
+    best, best_state, best_epoch, history = -np.inf, None, -1, []
+    step, t0 = 0, time.time()
+    for epoch in range(opts.epochs):
+        model.train()
+        batches = _shuffled_length_batches(train_seqs, opts.batch_size, rng)
+        bar = tqdm(batches, desc=f"{task.name} epoch {epoch + 1}/{opts.epochs}",
+                   dynamic_ncols=True, mininterval=5.0)
+        for idx in bar:
+            set_lr(opt, lr_at(step, total, warmup, opts.lr, floor_frac=0.0))
+            ids, segs = pad_batch([train_seqs[i] for i in idx])
+            out = model(torch.from_numpy(ids).to(device), torch.from_numpy(segs).to(device))
+            target = y[idx].to(device)
+            loss = (F.mse_loss(out[:, 0], target) if task.regression
+                    else F.cross_entropy(out, target))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        m = score(task.name, fp32_logits(model, dev_seqs), dev)
+        history.append({"epoch": epoch + 1, **m})
+        print(f"{task.name} epoch {epoch + 1}: {select_split} " +
+              ", ".join(f"{k} {v:.4f}" for k, v in m.items()), flush=True)
+        if m[task.metric] > best:
+            best, best_epoch = m[task.metric], epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    metrics = {f"{select_split}_{k}": v for k, v in history[best_epoch - 1].items()
+               if k != "epoch"}
+    metrics["epoch"] = float(best_epoch)
+    if task.eval_split != "dev" or select_split == "heldout":
+        ev = load_split(task.name, task.eval_split)
+        if opts.limit:
+            ev = ev[:max(opts.limit // 4, 8)]
+        m = score(task.name, fp32_logits(model, encode_examples(enc, ev, max_len)), ev)
+        metrics.update({f"{task.eval_split}_{k}": v for k, v in m.items()})
+    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
+    ck = checkpoint.Checkpoint(
+        config=cfg, state_dict={k: v.cpu() for k, v in model.state_dict().items()},
+        tokenizer=tok_json, labels=labels, task=task.name, metrics=metrics,
+        extra={"recipe": recipe, "history": history, "train_seconds": time.time() - t0,
+               "selected_on": select_split})
+    checkpoint.save(ck, opts.out)
+    return ck
+
+
+def _shuffled_length_batches(seqs, batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """Shuffle, then sort within pools of 50 batches so padding stays small; shuffle batches."""
+    perm = rng.permutation(len(seqs))
+    pool = batch_size * 50
+    batches: list[list[int]] = []
+    for i in range(0, len(perm), pool):
+        chunk = sorted(perm[i:i + pool].tolist(), key=lambda j: len(seqs[j][0]))
+        batches += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
