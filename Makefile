@@ -11,7 +11,7 @@ export PLATFORMIO_CORE_DIR ?= $(CURDIR)/.pio-core
 export PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL ?= 9999
 export PLATFORMIO_SETTING_ENABLE_TELEMETRY ?= No
 
-.PHONY: setup demo test lint clean
+.PHONY: setup pio-setup demo test lint clean
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -31,9 +31,22 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check exporter tests
 
-demo: setup
-	$(VENV)/bin/embbert-eval models/sst2.pt --task sst2 --split dev
-	$(VENV)/bin/embbert-predict models/sst2.pt "a gorgeous, witty, seductive movie"
+# PlatformIO offline: seed its SCons package into the project-local core dir (idempotent).
+pio-setup: setup
+	$(PY) tools/seed_platformio.py
+
+# The design card's three commands on the emulated Cortex-M4F: export MODEL, build the firmware
+# with PlatformIO (offline), then bench its own task's dev split (SST-2: 100 sentences) on it.
+# The bench starts QEMU with the PlatformIO ELF itself and always stops it.
+MODEL    ?= models/sst2.pt
+DEMO_ELF := .pio/build/qemu_m4/firmware.elf
+demo: setup pio-setup
+	@test -f "$(MODEL)" || { echo "error: $(MODEL) not found: train it (embbert-train finetune" \
+	  "--task sst2 ...) or run: make demo MODEL=path/to/model.pt" >&2; exit 1; }
+	$(VENV)/bin/embbert-export $(MODEL) --board qemu-m4
+	$(VENV)/bin/pio run -e qemu_m4
+	@echo "built $(DEMO_ELF); next: embbert-bench on it"
+	$(VENV)/bin/embbert-bench --board qemu-m4 --firmware $(DEMO_ELF) --report build/demo
 
 clean:
 	rm -rf build .pio firmware/generated .cache

@@ -10,6 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
+# One thread per process: tests and their subprocesses share 2 cores (and maybe a training job);
+# competing thread pools make them several times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(1)
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

@@ -117,6 +117,14 @@ def test_eval_cli_json(finetuned, tmp_path):
     assert m["task"] == "sst2" and 0.0 <= m["accuracy"] <= 1.0
 
 
+def test_eval_quantized(finetuned, tmp_path):
+    js = tmp_path / "q.json"
+    proc = run_cli("embbert-eval", finetuned, "--split", "dev", "--limit", "40", "--quantized",
+                   "--json", js)
+    assert "sst2 dev (quantized): accuracy" in proc.stdout
+    assert json.loads(js.read_text())["kind"] == "quantized"
+
+
 def test_predict_cli_json(finetuned):
     proc = run_cli("embbert-predict", finetuned, "a gorgeous , witty movie", "--json")
     out = json.loads(proc.stdout)

@@ -66,3 +66,15 @@ def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int |
     seqs = encode_examples(enc, examples, max_len or ck.config.max_len)
     logits = logits_fn(seqs) if logits_fn else fp32_logits(ck.model(), seqs)
     return score(task_name, logits, examples), logits
+
+
+def quantized_logits_fn(ck: Checkpoint, max_len: int | None = None
+                        ) -> Callable[[Sequence[Seq]], np.ndarray]:
+    """Logits of the integer-exact quantized simulation, calibrated exactly as the exporter
+    calibrates (so these are the logits the device computes)."""
+    from .exporter import default_calibration
+    from .quant import quantize
+
+    calib, _ = default_calibration(ck, max_len or ck.config.max_len)
+    mq = quantize(ck, calib, max_len=max_len)
+    return mq.logits_batch

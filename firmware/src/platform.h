@@ -20,6 +20,10 @@ int plat_getc(uint32_t timeout_ms);
 /* Sends n bytes; returns when they are queued for the wire. */
 void plat_write(const uint8_t *data, size_t n);
 
+/* The core clock actually running, or 0 when the board file's EBQ_CLOCK_HZ is authoritative
+ * (reported in INFO, so the bench turns counts into time with the real clock). */
+uint32_t plat_clock_hz(void);
+
 /* Free-running 64-bit count of what plat_counter_kind says (instructions, cycles, ns). */
 uint64_t plat_counter_now(void);
 extern const uint8_t plat_counter_kind; /* EBQ_COUNTER_* */

@@ -14,6 +14,9 @@
 #if !defined(EBQ_ARENA_BYTES) || !defined(EBQ_BOARD_NAME) || !defined(EBQ_CLOCK_HZ)
 #error "model_data.h must define EBQ_ARENA_BYTES, EBQ_BOARD_NAME and EBQ_CLOCK_HZ (embbert-export)"
 #endif
+#if defined(EBQ_MAX_LEN) && EBQ_MAX_LEN > EBQ_FW_MAX_T
+#error "the model's max_len does not fit an INFER frame: build with -DEBQ_FW_MAX_T=<max_len>"
+#endif
 #ifndef EBQ_ARENA_ATTR /* placement attribute from the board file, e.g. PSRAM on ESP32-S3 */
 #define EBQ_ARENA_ATTR
 #endif
@@ -60,7 +63,8 @@ static size_t info_reply(const ebq_frame_event *ev, uint8_t *out) {
         for (unsigned i = 0; i < 8; i++) ebq_wr32(pl + EBQ_INFO_CONFIG + 4 * i, fields[i]);
     }
     ebq_wr32(pl + EBQ_INFO_ARENA, (uint32_t)sizeof arena);
-    ebq_wr32(pl + EBQ_INFO_CLOCK, (uint32_t)(EBQ_CLOCK_HZ));
+    const uint32_t clock = plat_clock_hz();
+    ebq_wr32(pl + EBQ_INFO_CLOCK, clock ? clock : (uint32_t)(EBQ_CLOCK_HZ));
     pl[EBQ_INFO_COUNTER] = plat_counter_kind;
     pl[EBQ_INFO_INIT_STATUS] = (uint8_t)init_status;
     size_t n = sizeof board_name - 1;

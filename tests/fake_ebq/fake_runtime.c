@@ -28,6 +28,9 @@ ebq_status ebq_infer(ebq_ctx *ctx, const uint16_t *ids, const uint8_t *segs, uin
     const ebq_config *cfg = &ctx->model->config;
     if (T == 0) return EBQ_EMPTY_INPUT;
     if (T > cfg->max_len) return EBQ_TOO_LONG;
+#ifdef FAKE_CRASH_ON_T /* simulates a runtime bug: a wild read (bus fault / SIGSEGV) */
+    if (T == FAKE_CRASH_ON_T) return (ebq_status) * (volatile uint32_t *)(uintptr_t)0xF0000000u;
+#endif
     uint32_t *acc = (uint32_t *)(void *)ctx->arena; /* [num_labels] scratch in the arena */
     memset(acc, 0, cfg->num_labels * sizeof *acc);
     for (uint32_t i = 0; i < T; i++) {

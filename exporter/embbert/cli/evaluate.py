@@ -39,7 +39,7 @@ def main(model, task, split, limit, quantized, json_out) -> None:
     split = split or get_task(task).eval_split
     logits_fn = None
     if quantized:
-        from ..quant.api import quantized_logits_fn
+        from ..evaluate import quantized_logits_fn
         logits_fn = quantized_logits_fn(ck)
     metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn)
     kind = "quantized" if quantized else "fp32"

@@ -82,7 +82,8 @@ def silu_f32(c: np.ndarray) -> np.ndarray:
 
 def f16_bits(x: np.ndarray) -> np.ndarray:
     """float -> FP16 bit pattern (round to nearest even, as numpy and ebq_f32_to_f16 do)."""
-    return np.asarray(x, dtype=np.float32).astype(np.float16).view(np.uint16)
+    with np.errstate(over="ignore"):
+        return np.asarray(x, dtype=np.float32).astype(np.float16).view(np.uint16)
 
 
 def f16_value(bits: np.ndarray) -> np.ndarray:
@@ -129,3 +130,15 @@ def hex_f32(x: float) -> str:
     mant, exp = v.hex().split("p")
     mant = mant.rstrip("0").rstrip(".")
     return f"{mant}p{exp}f"
+
+
+# The one table of numerical tolerances the tests use (C vs simulation, and approximations vs
+# exact math). Integer results are always compared exactly.
+TOLERANCES = {
+    "kernel_float_ulp": 0,          # C kernel float outputs == Python simulation, bit for bit
+    "model_logit_ulp": 0,           # ebq_infer logits == QuantModel.logits, bit for bit
+    "exp_rel": 3e-7,                # ebq_exp vs e^x on [-87, 88]
+    "silu_abs": 1e-6,               # ebq_silu vs x * sigmoid(x), absolute, |x| <= 20
+    "sim_vs_fp32_cosine_min": 0.99,  # quantized vs fp32 logits, random realistic models
+    "sim_vs_fp32_argmax_min": 0.95,  # argmax agreement on random models with close logits
+}

@@ -281,7 +281,9 @@ def folded_forward(f: Folded, ids: np.ndarray, segs: np.ndarray,
         o1 = (att @ hn) @ p["wo"].T + p["bo"]                               # [T, d]
         hx = np.repeat(hn, a, axis=1)                                       # [T, a*d]
         hp = np.concatenate([np.zeros((k - 1, a * d)), hx])                 # [k-1+T, a*d]
-        c = np.stack([(hp[t:t + k] * p["wdw"].T).sum(0) for t in range(T)]) + p["bdw"]
+        c = np.broadcast_to(p["bdw"], (T, a * d)).copy()                     # [T, a*d]
+        for j in range(k):
+            c += hp[j:j + T] * p["wdw"][:, j]
         u = _silu64(c)                                                      # [T, a*d]
         x = o1 + u @ p["wpw"].T + p["bpw"]                                  # [T, d]
         if capture is not None:

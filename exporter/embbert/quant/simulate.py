@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numerics import (ONE, Q127, exp_f32, f16_bits, f16_value, f32, quant_row, sat_i8,
-                       silu_f32)
+from .numerics import ONE, Q127, exp_f32, f16_bits, f16_value, f32, quant_row, sat_i8, silu_f32
 from .quantize import Calib, QLayer, QTensor, QuantModel, check_inputs
 
 F0 = np.float32(0.0)

@@ -48,6 +48,25 @@ uint32_t ebq_model_format_version(const ebq_model *model);
 uint32_t ebq_model_quant_version(const ebq_model *model);
 size_t ebq_arena_bytes(const ebq_model *model, uint32_t T);     /* arena needed at length T */
 
+/* Optional per-stage profiling. Build the runtime with -DEBQ_PROFILE and define
+ * ebq_profile_mark() in the firmware: the forward pass calls it whenever it enters a stage
+ * (stages interleave, one token row at a time); accumulate cycle-counter deltas per stage.
+ * Without EBQ_PROFILE the calls compile to nothing. */
+typedef enum {
+    EBQ_STAGE_EMBED = 0,    /* embedding gather + projections + first RMSNorm */
+    EBQ_STAGE_NORM,         /* RMSNorm + int8 quantization of the next layer's input */
+    EBQ_STAGE_Q,            /* query projection + row quantization */
+    EBQ_STAGE_ATTN,         /* scores, int8 softmax, softmax @ hn */
+    EBQ_STAGE_OUT,          /* row quantization + output projection */
+    EBQ_STAGE_CONV,         /* depthwise causal conv + SiLU */
+    EBQ_STAGE_PW,           /* row quantization + pointwise projection + residual sum */
+    EBQ_STAGE_CLASSIFIER,   /* [CLS] row quantization + classifier */
+    EBQ_STAGE_DONE,         /* end of inference */
+    EBQ_STAGE_COUNT
+} ebq_stage;
+
+void ebq_profile_mark(ebq_stage stage, uint32_t layer);
+
 #ifdef __cplusplus
 }
 #endif

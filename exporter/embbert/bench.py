@@ -1,0 +1,343 @@
+"""embbert-bench logic: check a device against model.pt, stream samples through it, and compare
+its logits with PyTorch fp32 and with the integer-exact quantized simulation.
+
+    info = dev.info()
+    check_info(info, ckpt, sha, "model.pt")                 # sha256, format/quant version, config
+    samples = select_samples(ckpt, None, None, 100, (), device_max_len(info, ckpt))
+    mq, how = quant_reference(ckpt, sha, device_max_len(info, ckpt), export_report)
+    logits, counts = run_device(dev, samples.seqs)
+    summary = summarize(BenchRun(...))                      # the numbers of the table and --json
+    print(format_table(summary))
+
+The simulation is re-quantized here with the exporter's own calibration (`default_calibration`)
+at the device's max_len, so it is bit-exact with what the exporter generated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import protocol as P
+from .data import Example, get_task, load_split
+from .device import Device, DeviceTimeout
+from .errors import EmbBertError
+from .macs import dense_macs, runtime_macs
+from .transport import TransportError
+
+if TYPE_CHECKING:  # torch loads slowly: keep `--help` and the errors fast
+    from .checkpoint import Checkpoint
+
+Seq = tuple[list[int], list[int]]
+REPORT_NAME = "export_report.json"
+DEFAULT_LIMIT = 100
+
+
+class BenchError(EmbBertError):
+    """The device cannot be benchmarked against this model (mismatch, silence, rejection)."""
+
+
+# ------------------------------------------------------------------------- export record
+
+def read_export_report(generated_dir: Path) -> dict | None:
+    path = Path(generated_dir) / REPORT_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise BenchError(f"{path}: unreadable export record ({e})") from e
+
+
+def checkpoint_from_report(generated_dir: Path) -> Path:
+    """The checkpoint that `embbert-export` last wrote into generated_dir."""
+    report = read_export_report(generated_dir)
+    if report is None or not report.get("checkpoint"):
+        raise BenchError(f"no --model given and no export record in {generated_dir}/"
+                         f"{REPORT_NAME} (run: embbert-export model.pt --board <board>, "
+                         "or pass --model)")
+    path = Path(report["checkpoint"])
+    if not path.is_file():
+        raise BenchError(f"{generated_dir}/{REPORT_NAME} names checkpoint {path}, which no "
+                         "longer exists (pass --model)")
+    return path
+
+
+# --------------------------------------------------------------------------- INFO checks
+
+def check_info(info: P.DeviceInfo, ckpt: Checkpoint, sha: str, model_name: str) -> None:
+    """The device must run exactly this model.pt, in the data format this toolchain writes."""
+    from .exporter import FORMAT_VERSION
+    from .quant import QUANT_VERSION
+
+    if info.protocol_version != P.PROTOCOL_VERSION:
+        raise BenchError(f"device speaks protocol v{info.protocol_version}, this embbert-bench "
+                         f"v{P.PROTOCOL_VERSION}: rebuild the firmware")
+    if info.sha256 != sha:
+        raise BenchError(f"model mismatch: the device runs model sha256 {info.sha256}, but "
+                         f"{model_name} has sha256 {sha} (export and flash {model_name}, or "
+                         "pass the --model the firmware was built from)")
+    if (info.format_version, info.quant_version) != (FORMAT_VERSION, QUANT_VERSION):
+        raise BenchError(f"device model data is format v{info.format_version} / quant "
+                         f"v{info.quant_version}, {model_name} exports as format "
+                         f"v{FORMAT_VERSION} / quant v{QUANT_VERSION}: re-export and rebuild")
+    if not info.init_ok:
+        raise BenchError(f"the device's model failed to initialize: {info.describe_init()}")
+    want = ckpt.config.to_dict()
+    diff = [k for k in P.CONFIG_FIELDS if k != "max_len" and info.config.get(k) != want.get(k)]
+    if diff or not 1 <= info.config.get("max_len", 0) <= want["max_len"]:
+        fields = ", ".join(f"{k} {info.config.get(k)} vs {want.get(k)}"
+                           for k in diff or ["max_len"])
+        raise BenchError(f"device config differs from {model_name}: {fields}")
+
+
+def device_max_len(info: P.DeviceInfo, ckpt: Checkpoint) -> int:
+    """Longest input to send: the exported max_len, capped by the device's frame buffer."""
+    return max(1, min(info.config["max_len"], info.max_t, ckpt.config.max_len))
+
+
+# ------------------------------------------------------------------------------- samples
+
+@dataclass
+class Samples:
+    seqs: list[Seq]
+    examples: list[Example]      # labels are None-free only for task data
+    task: str | None             # None for --text
+    source: str                  # "sst2/dev" or "--text"
+
+
+def select_samples(ckpt: Checkpoint, task: str | None, split: str | None, limit: int | None,
+                   texts: Sequence[str], max_len: int) -> Samples:
+    """--text sentences (a tab separates a pair), else the first `limit` examples of the task's
+    split (default: the model's own task, dev split, or the eval split when there is no dev)."""
+    from .evaluate import encode_examples
+    from .tokenizer import from_json
+
+    if not ckpt.tokenizer:
+        raise BenchError("the checkpoint carries no tokenizer, so there is no text to send "
+                         "(bench a finetuned model.pt from embbert-train)")
+    enc = from_json(ckpt.tokenizer)
+    if texts:
+        examples = [Example(*(t.split("\t", 1) if "\t" in t else (t, None)), label=-1)
+                    for t in texts]
+        seqs = [enc.encode(e.text_a, e.text_b, max_len=max_len) for e in examples]
+        return Samples(seqs, examples, None, "--text")
+    task = task or ckpt.task
+    if not task or task == "pretrain":
+        raise BenchError("the model is not finetuned on a task: pass --task or --text")
+    t = get_task(task)
+    split = split or ("dev" if t.has_dev else t.eval_split)
+    examples = load_split(task, split)[: DEFAULT_LIMIT if limit is None else limit]
+    if not examples:
+        raise BenchError(f"{task}/{split}: no examples selected (--limit {limit})")
+    return Samples(encode_examples(enc, examples, max_len), examples, task, f"{task}/{split}")
+
+
+# ------------------------------------------------------------------------ references
+
+def quant_reference(ckpt: Checkpoint, sha: str, max_len: int, report: dict | None):
+    """(QuantModel, how) quantized exactly as `embbert-export` does by default: its own
+    calibration choice (default_calibration) at the exported max_len. A "quantization" record
+    in the export report (threshold, max_outliers) overrides the defaults."""
+    from .exporter import default_calibration
+    from .quant import DEFAULT_THRESHOLD, quantize
+
+    settings = {}
+    if report and report.get("model_sha256") == sha:
+        settings = report.get("quantization") or {}
+    calib, how = default_calibration(ckpt, max_len)
+    threshold = float(settings.get("threshold", DEFAULT_THRESHOLD))
+    mq = quantize(ckpt, calib, max_len=max_len, threshold=threshold,
+                  max_outliers=settings.get("max_outliers"), sha256=sha)
+    recorded = settings.get("calibration")
+    if recorded and recorded != how:
+        how += f" (the export used {recorded}: the simulation may differ)"
+    return mq, how
+
+
+def fp32_reference(ckpt: Checkpoint, seqs: Sequence[Seq]) -> np.ndarray:
+    from .evaluate import fp32_logits
+    return fp32_logits(ckpt.model(), seqs)
+
+
+# ----------------------------------------------------------------------------- device
+
+def run_device(dev: Device, seqs: Sequence[Seq],
+               progress: Callable[[int], object] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Device logits [N, C] float32 and counter values [N]; any failure names the sample."""
+    logits, counts = [], []
+    for i, (ids, segs) in enumerate(seqs):
+        try:
+            r = dev.infer(ids, segs)
+        except DeviceTimeout as e:
+            raise BenchError(f"sample {i + 1}/{len(seqs)} (T={len(ids)}): the device stopped "
+                             f"answering ({e})") from e
+        except (P.DeviceError, P.ProtocolError, TransportError) as e:
+            raise BenchError(f"sample {i + 1}/{len(seqs)} (T={len(ids)}): {e}") from e
+        logits.append(r.logits)
+        counts.append(r.count)
+        if progress:
+            progress(1)
+    return np.asarray(logits, np.float32), np.asarray(counts, np.int64)
+
+
+# ---------------------------------------------------------------------------- summary
+
+@dataclass
+class BenchRun:
+    info: P.DeviceInfo
+    model: str
+    sha: str
+    samples: Samples
+    device: np.ndarray           # [N, C] float32
+    counts: np.ndarray           # [N] in info.counter units
+    fp32: np.ndarray             # [N, C]
+    quant: np.ndarray            # [N, C]
+    quant_how: str
+    export_report: dict | None = None
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    num = (a * b).sum(1)
+    # two zero vectors agree perfectly; one zero vector has no direction to agree with
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num == 0, 1.0, 0.0))
+
+
+def _compare(dev: np.ndarray, ref: np.ndarray, name: str) -> dict[str, float]:
+    err = np.abs(dev.astype(np.float64) - ref.astype(np.float64))
+    cos = _cosines(dev, ref)
+    return {f"argmax_agreement_{name}": float((dev.argmax(1) == ref.argmax(1)).mean()),
+            f"max_abs_err_{name}": float(err.max()), f"mean_abs_err_{name}": float(err.mean()),
+            f"cosine_min_{name}": float(cos.min()), f"cosine_mean_{name}": float(cos.mean())}
+
+
+def _task_scores(run: BenchRun) -> dict[str, object]:
+    if run.samples.task is None:
+        return {"metric": None, "accuracy_device": None, "accuracy_fp32": None,
+                "accuracy_quant": None}
+    from .evaluate import score
+    metric = get_task(run.samples.task).metric
+    out: dict[str, object] = {"metric": metric}
+    for name, logits in (("device", run.device), ("fp32", run.fp32), ("quant", run.quant)):
+        m = score(run.samples.task, logits, run.samples.examples)
+        out[f"accuracy_{name}"] = m.get("accuracy")
+        out[f"metric_{name}"] = m[metric]
+    return out
+
+
+def _cost(run: BenchRun, lengths: np.ndarray) -> dict[str, object]:
+    info, counts = run.info, run.counts.astype(np.float64)
+    macs = np.array([runtime_macs(info.config, int(T)) for T in lengths], np.float64)
+    dense = np.array([dense_macs(info.config, int(T)) for T in lengths], np.float64)
+    unit = info.counter
+    med, p95 = float(np.median(counts)), float(np.percentile(counts, 95))
+    per_mac = float(counts.sum() / macs.sum()) if macs.sum() else None
+    out: dict[str, object] = {
+        "counter": unit, "clock_hz": info.clock_hz, "count_median": med, "count_p95": p95,
+        "macs_median": float(np.median(macs)), "macs_p95": float(np.percentile(macs, 95)),
+        "dense_macs_median": float(np.median(dense)),
+        "count_per_mac": per_mac}
+    for kind in ("instructions", "cycles"):
+        mine = unit == kind
+        out[f"{kind}_median"] = med if mine else None
+        out[f"{kind}_p95"] = p95 if mine else None
+        out[f"{kind}_per_mac"] = per_mac if mine else None
+    if unit == "nanoseconds":
+        scale = 1e-6
+    elif unit in ("instructions", "cycles") and info.clock_hz:
+        scale = 1e3 / info.clock_hz   # instructions: assumes 1 instruction per cycle
+    else:
+        scale = None
+    out["latency_ms_median"] = med * scale if scale else None
+    out["latency_ms_p95"] = p95 * scale if scale else None
+    return out
+
+
+def summarize(run: BenchRun) -> dict[str, object]:
+    """Everything the table, --json and --report show (JSON-ready)."""
+    lengths = np.array([len(ids) for ids, _ in run.samples.seqs])
+    bit_exact = float(np.mean([a.tobytes() == b.tobytes()
+                               for a, b in zip(run.device, run.quant, strict=True)]))
+    s: dict[str, object] = {
+        "board": run.info.board, "model": run.model, "model_sha256": run.sha,
+        "source": run.samples.source, "samples": len(lengths),
+        "seq_len_median": float(np.median(lengths)), "seq_len_max": int(lengths.max()),
+        "device_max_len": run.info.config["max_len"], "arena_bytes": run.info.arena_bytes,
+        "quant_reference": run.quant_how, "bit_exact_quant": bit_exact,
+        **_compare(run.device, run.fp32, "fp32"), **_compare(run.device, run.quant, "quant"),
+        **_task_scores(run), **_cost(run, lengths)}
+    rep = run.export_report
+    if rep and rep.get("model_sha256") == run.sha:
+        s["flash_bytes"] = rep.get("flash_bytes")
+        s["weights_bytes"] = rep.get("weights_bytes")
+    labels = [e.label if run.samples.task else None for e in run.samples.examples]
+    s["per_sample"] = [
+        {"T": int(T), "count": int(c), "label": lab, "device": d.tolist(),
+         "quant": q.tolist(), "fp32": f.tolist()}
+        for T, c, lab, d, q, f in zip(lengths, run.counts, labels, run.device, run.quant,
+                                      run.fp32, strict=True)]
+    return s
+
+
+# ------------------------------------------------------------------------------ table
+
+def _num(v: object, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    x = float(v)  # type: ignore[arg-type]
+    for div, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}{unit}".rstrip()
+    return f"{x:.4g}{' ' + unit if unit else ''}"
+
+
+def _pct(v: object) -> str:
+    return "-" if v is None else f"{100 * float(v):.1f}%"  # type: ignore[arg-type]
+
+
+def format_table(s: dict) -> str:
+    unit = s["counter"]
+    clock = f"{s['clock_hz'] / 1e6:g} MHz" if s.get("clock_hz") else "wall clock"
+    note = ", 1 instr/cycle" if unit == "instructions" else ""
+    C = 25  # width of the "vs quant simulation" column
+    cos_q = f"{s['cosine_min_quant']:.6f} / {s['cosine_mean_quant']:.6f}"
+    rows = [
+        ("board", f"{s['board']} (arena {s['arena_bytes']:,} B, max_len {s['device_max_len']})"),
+        ("model", f"{s['model']} (sha256 {s['model_sha256'][:16]}...)"),
+        ("samples", f"{s['samples']} of {s['source']}, T median {s['seq_len_median']:g}, "
+                    f"max {s['seq_len_max']}"),
+        ("", f"{'vs quant simulation':<{C}}vs PyTorch fp32"),
+        ("argmax agreement", f"{_pct(s['argmax_agreement_quant']):<{C}}"
+                             f"{_pct(s['argmax_agreement_fp32'])}"),
+        ("max abs logit error", f"{s['max_abs_err_quant']:<{C}.4g}{s['max_abs_err_fp32']:.4g}"),
+        ("mean abs logit error", f"{s['mean_abs_err_quant']:<{C}.4g}"
+                                 f"{s['mean_abs_err_fp32']:.4g}"),
+        ("cosine min / mean", f"{cos_q:<{C}}{s['cosine_min_fp32']:.6f} / "
+                              f"{s['cosine_mean_fp32']:.6f}"),
+        ("bit-exact with simulation", _pct(s["bit_exact_quant"])),
+    ]
+    if s.get("metric"):
+        m = s["metric"]
+        rows.append((f"{m} device / fp32 / quant",
+                     f"{s['metric_device']:.4f} / {s['metric_fp32']:.4f} / "
+                     f"{s['metric_quant']:.4f}"))
+    rows += [
+        (f"{unit}/inference", f"median {_num(s['count_median'])}, p95 {_num(s['count_p95'])}"),
+        ("MACs/inference", f"median {_num(s['macs_median'])} (dense graph: "
+                           f"{_num(s['dense_macs_median'])})"),
+        (f"{unit}/MAC", "-" if s["count_per_mac"] is None else f"{s['count_per_mac']:.2f}"),
+        (f"latency ({clock}{note})",
+         "-" if s["latency_ms_median"] is None else
+         f"median {s['latency_ms_median']:.2f} ms, p95 {s['latency_ms_p95']:.2f} ms"),
+    ]
+    if s.get("flash_bytes"):
+        rows.append(("model data in flash", f"{s['flash_bytes']:,} B"))
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)

@@ -1,0 +1,103 @@
+"""The device embbert-bench talks to: a URL (--port), or a board it builds and runs (--board).
+
+--board uses firmware/generated when that holds this model exported for this board (what
+`embbert-export` + `pio run` would flash). Otherwise it exports the model into
+build/bench/<board>-<sha12>/generated and builds there, so benching another model or board
+never overwrites the user's firmware/generated (cached by model hash: a second run reuses it).
+The firmware is built with fwbuild (plain gcc, no PlatformIO) and the QEMU or host process is
+always stopped on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bench import BenchError, read_export_report
+from .errors import EmbBertError
+from .fwbuild import GENERATED, MPS2_CPU, REPO, build_host, build_mps2
+from .transport import PipeTransport, Transport, open_transport
+
+BOARDS = (*MPS2_CPU, "host")
+BUILD_ROOT = REPO / "build" / "bench"
+
+
+@dataclass
+class Firmware:
+    board: str
+    generated_dir: Path
+    binary: Path | None = None
+
+
+def _matches(report: dict | None, board: str, sha: str) -> bool:
+    return bool(report) and report.get("board") == board and report.get("model_sha256") == sha
+
+
+def prepare(board: str, model: Path, sha: str, *, generated: Path = GENERATED,
+            build_root: Path = BUILD_ROOT, echo: Callable[[str], object] = print) -> Firmware:
+    """Model data for (board, model): firmware/generated if it is that, else an export in
+    build_root (reused when present), then the firmware binary built from it."""
+    if board not in BOARDS:
+        raise BenchError(f"--board {board}: cannot build and run it here (known: "
+                         f"{', '.join(BOARDS)}; for real boards flash with PlatformIO and use "
+                         "--port)")
+    work = build_root / f"{board}-{sha[:12]}"
+    if _matches(read_export_report(generated), board, sha):
+        gen = generated
+        echo(f"using {gen} ({model.name} exported for {board})")
+    else:
+        gen = work / "generated"
+        if _matches(read_export_report(gen), board, sha):
+            echo(f"using {gen} (exported earlier)")
+        else:
+            _export(model, board, gen, echo)
+    echo(f"building the {board} firmware in {work} ...")
+    if board == "host":
+        binary = build_host(work / "fw_host", generated_dir=gen)
+    else:
+        binary = build_mps2(board, work / "fw.elf", generated_dir=gen)
+    return Firmware(board, gen, binary)
+
+
+def _export(model: Path, board: str, out: Path, echo: Callable[[str], object]) -> None:
+    from .boards import load_board
+    from .exporter import export
+
+    echo(f"exporting {model} for {board} into {out} (firmware/generated holds another model "
+         "or board; it is left as it is)")
+    res, _ = export(model, load_board(board), out)
+    if not res.report["fits"]:
+        raise BenchError(f"{model} does not fit {board}:\n{res.table}")
+
+
+@contextlib.contextmanager
+def launch(fw: Firmware, timeout: float) -> Iterator[Transport]:
+    """Starts the built firmware (QEMU or the host binary); always stops it on exit."""
+    assert fw.binary is not None
+    if fw.board == "host":
+        with PipeTransport([str(fw.binary)], timeout=timeout) as t:
+            yield t
+        return
+    from .qemu import QemuBoard
+
+    with QemuBoard(fw.board, fw.binary, timeout=timeout) as q:
+        assert q.transport is not None
+        try:
+            yield q.transport
+        except EmbBertError as e:
+            why = q.failure()  # a guest fault ends QEMU: say so instead of only "closed"
+            if why:
+                raise BenchError(f"{e} ({why})") from e
+            raise
+
+
+@contextlib.contextmanager
+def connect(port: str, timeout: float) -> Iterator[Transport]:
+    """A device already running at a pyserial URL (or pipe:COMMAND)."""
+    t = open_transport(port, timeout=timeout)
+    try:
+        yield t
+    finally:
+        t.close()

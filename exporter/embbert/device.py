@@ -1,0 +1,116 @@
+"""A protocol session with one device over any Transport: PING, INFO, INFER with timeouts.
+
+    with Device(open_transport("socket://127.0.0.1:4444")) as dev:
+        info = dev.info()
+        result = dev.infer([2, 1037, 4], [1, 1, 1])   # -> logits, count
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from embbert import protocol as P
+from embbert.errors import EmbBertError
+from embbert.transport import Transport
+
+REQUEST_TIMEOUT = 5.0  # PING / INFO
+INFER_TIMEOUT = 30.0  # a long sequence on QEMU or a slow board; still bounded
+# Zero bytes that end any frame a device may be stuck in (its max payload plus overhead; 4 KiB
+# covers EBQ_FW_MAX_T up to 1362), and never contain a magic.
+BREAK_BYTES = 4096 + P.OVERHEAD
+
+
+class DeviceTimeout(EmbBertError):
+    """The device did not answer in time."""
+
+
+class Device:
+    def __init__(self, transport: Transport, *, timeout: float = REQUEST_TIMEOUT,
+                 infer_timeout: float = INFER_TIMEOUT) -> None:
+        self.transport = transport
+        self.timeout = timeout
+        self.infer_timeout = infer_timeout
+        self.decoder = P.FrameDecoder(max_payload=0xFFFF)  # accept whatever the device sends
+        self.seq = int.from_bytes(os.urandom(2), "little")  # unlikely to match stale replies
+        self.ignored: list[P.Frame] = []  # frames that answered nothing we asked (kept for tests)
+        self._pending: list[P.Frame] = []
+
+    def __enter__(self) -> Device:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def request(self, ftype: int, payload: bytes = b"", timeout: float | None = None) -> P.Frame:
+        """Sends one request and returns the reply with the same seq; ERROR -> DeviceError."""
+        self.seq = (self.seq + 1) & 0xFFFF
+        seq = self.seq
+        self.transport.write(P.encode_frame(ftype, seq, payload))
+        return self.wait_reply(ftype, seq, self.timeout if timeout is None else timeout)
+
+    def wait_reply(self, ftype: int, seq: int, timeout: float) -> P.Frame:
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self._pending:
+                if frame.ok and frame.seq == seq and frame.type == ftype | P.RESPONSE:
+                    self._pending.remove(frame)
+                    return frame
+                if frame.ok and frame.seq == seq and frame.type == P.ERROR:
+                    self._pending.remove(frame)
+                    status, rtype = P.decode_error(frame.payload)
+                    raise P.DeviceError(status, rtype)
+            self.ignored += self._pending
+            self._pending.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                name = P.TYPE_NAMES.get(ftype, f"0x{ftype:02x}")
+                raise DeviceTimeout(f"{self.transport.url}: no reply to {name} (seq {seq}) "
+                                    f"within {timeout:g} s")
+            data = self.transport.read(min(left, 0.5))
+            if data:
+                self._pending.extend(self.decoder.feed(data))
+
+    def ping(self, payload: bytes = b"", timeout: float | None = None) -> bytes:
+        reply = self.request(P.PING, payload, timeout)
+        if reply.payload != payload:
+            raise P.ProtocolError("PONG payload differs from the PING payload")
+        return reply.payload
+
+    def info(self) -> P.DeviceInfo:
+        return P.decode_info(self.request(P.INFO).payload)
+
+    def infer(self, ids: Sequence[int], segs: Sequence[int]) -> P.InferResult:
+        reply = self.request(P.INFER, P.encode_infer(ids, segs), self.infer_timeout)
+        return P.decode_infer_response(reply.payload)
+
+    def drain(self, quiet: float = 0.05, limit: float = 2.0) -> None:
+        """Discards input until the line is quiet for `quiet` s (bounded by `limit` s)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and self.transport.read(quiet):
+            pass
+        self.decoder.buf.clear()
+        self._pending.clear()
+
+    def sync(self, timeout: float = 2.0) -> None:
+        """Gets a fresh or confused device into a known state: drop stale input (boot logs, old
+        replies), PING; if that fails, send a break (more zero bytes than any frame, which ends
+        whatever frame the device thinks it is in) and PING again. The nonce makes sure the
+        PONG is fresh, not a stale reply to an earlier PING with the same seq."""
+        self.drain()
+        nonce = os.urandom(8)
+        try:
+            self.ping(nonce, timeout)
+            return
+        except (DeviceTimeout, P.DeviceError):
+            pass
+        self.transport.write(bytes(BREAK_BYTES))
+        self.drain(quiet=0.2)
+        self.ping(nonce, max(timeout, self.timeout))

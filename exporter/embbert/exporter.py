@@ -1,0 +1,325 @@
+"""Checkpoint -> firmware/generated/{model_data.h, model_data.c, export_report.json}.
+
+Jinja2 templates (StrictUndefined) in embbert/templates/; every number is formatted here so the
+output is byte-identical for the same input (no dates, no dict-order surprises, floats as FP16
+bit patterns or exact hex floats). Files are written into a temporary directory next to the
+destination and renamed into place, so a failure never leaves a partial output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from . import __version__
+from .arena import plan_for
+from .boards import Board
+from .errors import EmbBertError
+from .quant.layout import struct_layout
+from .quant.numerics import hex_f32
+from .quant.quantize import QTensor, QuantModel
+
+FORMAT_VERSION = 1          # == EBQ_FORMAT_VERSION in model_format.h
+MAGIC = 0x31514245          # "EBQ1"
+REPORT_SEQ_LENS = (64, 128, 256)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TARGET_PTR = 4              # pointer size of the 32-bit MCUs (descriptor bytes in the report)
+
+
+def default_out_dir() -> Path:
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "runtime_c").is_dir():
+        return repo / "firmware" / "generated"
+    return Path.cwd() / "firmware" / "generated"
+
+
+@dataclass
+class ExportResult:
+    out_dir: Path | None
+    report: dict
+    table: str
+
+
+# ------------------------------------------------------------------------- C array rendering
+
+class _Arrays:
+    """Collects the data arrays of model_data.c in a fixed order."""
+
+    def __init__(self, const: bool):
+        self.items: list[dict] = []
+        self.tensors: list[tuple[str, int]] = []
+        self.const = const
+        self.padded_bytes = 0          # arrays are 16-byte aligned: what they occupy in flash
+
+    def add(self, cname: str, ctype: str, arr: np.ndarray, comment: str) -> str:
+        flat = np.ascontiguousarray(arr).reshape(-1)
+        if flat.size == 0:
+            return "0"
+        if ctype == "uint16_t":
+            vals = [f"0x{int(v):04x}" for v in flat.tolist()]
+            per = 16
+        elif ctype == "float":
+            vals = [hex_f32(v) for v in flat.tolist()]
+            per = 6
+        else:
+            vals = [str(int(v)) for v in flat.tolist()]
+            per = 24
+        self.padded_bytes += -(-flat.nbytes // 16) * 16
+        lines = [", ".join(vals[i:i + per]) for i in range(0, len(vals), per)]
+        self.items.append({"name": cname, "ctype": ctype, "count": int(flat.size),
+                           "comment": comment, "body": ",\n    ".join(lines)})
+        return cname
+
+    def qtensor(self, cname: str, t: QTensor, label: str, dw_a: int = 0) -> dict:
+        shape = f"[{t.rows}][{t.cols}]"
+        ow_shape = (f"[{t.n_outliers * dw_a}][{t.cols}]" if dw_a else
+                    f"[{t.rows}][{t.n_outliers}]")
+        d = {
+            "q": self.add(f"{cname}_q", "int8_t", t.q, f"{label} int8 {shape}"),
+            "scale": self.add(f"{cname}_scale", "uint16_t", t.scale,
+                              f"{label} FP16 block scales [{t.rows}][{t.n_blocks}]"),
+            "outlier_idx": self.add(f"{cname}_oidx", "uint16_t", t.outlier_idx,
+                                    f"{label} outlier channels [{t.n_outliers}]"),
+            "outlier_w": self.add(f"{cname}_ow", "uint16_t", t.outlier_w,
+                                  f"{label} FP16 outlier table {ow_shape}"),
+            "bias": (self.add(f"{cname}_bias", "float", t.bias, f"{label} bias [{t.rows}]")
+                     if t.bias is not None else "0"),
+            "rows": t.rows, "cols": t.cols, "block": t.block, "n_blocks": t.n_blocks,
+            "n_outliers": t.n_outliers,
+        }
+        self.tensors.append((label, t.nbytes()))
+        return d
+
+
+def _sha_bytes(sha: str) -> str:
+    if len(sha) != 64:
+        sha = "0" * 64
+    b = bytes.fromhex(sha)
+    return ", ".join(f"0x{x:02x}" for x in b)
+
+
+def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int) -> tuple[str, str, list]:
+    cfg = mq.config
+    arr = _Arrays(const=board.weights_placement == "flash")
+    emb = []
+    arr.add("tok_q", "int8_t", mq.tok_q, f"embed.tok int8 [{cfg.vocab_size}][{cfg.reduced_dim}]")
+    arr.add("tok_scale", "uint16_t", mq.tok_s, f"embed.tok FP16 row scales [{cfg.vocab_size}]")
+    emb.append(("embed.tok", mq.tok_q.nbytes + mq.tok_s.nbytes))
+    arr.add("pos_q", "int8_t", mq.pos_q, f"embed.pos int8 [{cfg.max_len}][{cfg.reduced_dim}]")
+    arr.add("pos_scale", "uint16_t", mq.pos_s, f"embed.pos FP16 row scales [{cfg.max_len}]")
+    emb.append(("embed.pos", mq.pos_q.nbytes + mq.pos_s.nbytes))
+    arr.tensors.extend(emb)
+    tok_proj = arr.qtensor("tok_proj", mq.tok_proj, "embed.tok_proj")
+    pos_proj = arr.qtensor("pos_proj", mq.pos_proj, "embed.pos_proj")
+    arr.add("seg", "float", mq.seg, f"embed.seg float32 [3][{cfg.d_model}]")
+    arr.tensors.append(("embed.seg", mq.seg.nbytes))
+    layers = []
+    for i, L in enumerate(mq.layers):
+        p = f"layers.{i}."
+        layers.append({
+            "q": arr.qtensor(f"l{i}_q", L.q, p + "attn.q"),
+            "out": arr.qtensor(f"l{i}_out", L.out, p + "attn.out"),
+            "dw": arr.qtensor(f"l{i}_dw", L.dw, p + "conv.dw", dw_a=cfg.expansion),
+            "pw": arr.qtensor(f"l{i}_pw", L.pw, p + "conv.pw"),
+            "h_scale": hex_f32(L.h_scale), "h_inv": hex_f32(L.h_inv)})
+    classifier = arr.qtensor("cls", mq.classifier, "classifier")
+    stamp = {
+        "generator": f"embbert-export {__version__}", "sha256": sha256 or "unknown",
+        "board": board.name, "format_version": FORMAT_VERSION,
+        "quant_version": int(mq.meta.get("quant_version", 1)),
+        "threshold": repr(float(mq.meta.get("threshold", 0.0))),
+        "max_outliers": int(mq.meta.get("max_outliers", 0)),
+    }
+    attr = "__attribute__((aligned(16)))"
+    if board.weights_section:
+        attr += f' __attribute__((section("{board.weights_section}")))'
+    arena_attr = "__attribute__((aligned(16)))"
+    if board.arena_section:
+        arena_attr += f' __attribute__((section("{board.arena_section}")))'
+    ctx = {
+        "stamp": stamp, "cfg": cfg.to_dict(), "arena_bytes": arena_bytes,
+        "clock_hz": int(board.clock_hz), "board": board, "arrays": arr.items,
+        "const": "const " if arr.const else "", "weights_attr": attr, "arena_attr": arena_attr,
+        "magic": f"0x{MAGIC:08x}u", "sha_bytes": _sha_bytes(sha256),
+        "max_outliers": mq.max_outliers(), "max_h_outliers": mq.max_h_outliers(),
+        "rms_eps": hex_f32(mq.rms_eps), "tok_proj": tok_proj, "pos_proj": pos_proj,
+        "layers": layers, "classifier": classifier, "n_layers": len(layers),
+    }
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    h = env.get_template("model_data.h.j2").render(**ctx)
+    c = env.get_template("model_data.c.j2").render(**ctx)
+    return h, c, arr.tensors, arr.padded_bytes
+
+
+# ------------------------------------------------------------------------------------ report
+
+def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
+                 checkpoint: str, padded_bytes: int | None = None) -> dict:
+    cfg = mq.config
+    weights = sum(b for _, b in tensors)
+    wsec = board.weights_placement
+    up = lambda n: -(-n // 16) * 16  # noqa: E731  (each object may start 16-byte aligned)
+    desc = up(struct_layout("ebq_model", TARGET_PTR)["sizeof"]) + \
+        up(len(mq.layers) * struct_layout("ebq_layer", TARGET_PTR)["sizeof"])
+    arena = plan_for(mq, cfg.max_len).total
+    seq = {str(T): plan_for(mq, T).total for T in REPORT_SEQ_LENS if T <= cfg.max_len}
+    seq.setdefault(str(cfg.max_len), arena)
+    data = weights if padded_bytes is None else padded_bytes   # with 16-byte alignment
+    flash = (data if wsec == "flash" else 0) + desc
+    asec = board.arena_placement
+    rows = [{"name": n, "bytes": int(b), "section": wsec} for n, b in tensors]
+    rows.append({"name": "model descriptors (ebq_model, ebq_layer)", "bytes": desc,
+                 "section": "flash"})
+    if data > weights:
+        rows.append({"name": "alignment padding (16-byte arrays)", "bytes": data - weights,
+                     "section": wsec})
+    rows.append({"name": f"arena (T = {cfg.max_len})", "bytes": arena, "section": asec})
+    ram_used = arena + (data if wsec == "sram" else 0)
+    fits = (flash <= board.flash_capacity()) and (ram_used <= board.arena_capacity())
+    return {"board": board.name, "format_version": FORMAT_VERSION,
+            "model_sha256": sha256, "weights_bytes": int(weights), "flash_bytes": int(flash),
+            "arena_bytes": int(arena), "arena_bytes_by_seq_len": seq, "fits": bool(fits),
+            "tensors": rows, "checkpoint": checkpoint}
+
+
+def format_table(report: dict, board: Board) -> str:
+    w = max(len(r["name"]) for r in report["tensors"])
+    lines = [f"{'tensor':<{w}}  {'bytes':>9}  section", "-" * (w + 20)]
+    for r in report["tensors"]:
+        lines.append(f"{r['name']:<{w}}  {r['bytes']:>9,}  {r['section']}")
+    lines.append("-" * (w + 20))
+    fl_cap, ar_cap = board.flash_capacity(), board.arena_capacity()
+    lines.append(f"{'weights':<{w}}  {report['weights_bytes']:>9,}  "
+                 f"({report['weights_bytes'] / 1000:.1f} kB)")
+    lines.append(f"{'flash (model data)':<{w}}  {report['flash_bytes']:>9,}  "
+                 f"of {fl_cap:,} available on {board.name} "
+                 f"({board.flash_bytes:,} - {board.reserved_flash_bytes:,} for code)")
+    where = board.arena_placement + (f", {board.arena_region}" if board.arena_region else "")
+    lines.append(f"{'arena':<{w}}  {report['arena_bytes']:>9,}  "
+                 f"({report['arena_bytes'] / 1024:.1f} KiB) of {ar_cap:,} available ({where})")
+    by = ", ".join(f"T={k}: {v:,}" for k, v in report["arena_bytes_by_seq_len"].items())
+    lines.append(f"{'arena by length':<{w}}  {by}")
+    lines.append(f"fits {board.name}: {'yes' if report['fits'] else 'NO'}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------- write files
+
+def _write_atomic(out_dir: Path, files: dict[str, str]) -> None:
+    out_dir = Path(out_dir)
+    parent = out_dir.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
+    old = None
+    try:
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        if out_dir.exists():
+            if not out_dir.is_dir():
+                raise EmbBertError(f"{out_dir} exists and is not a directory")
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
+            os.rmdir(old)
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not out_dir.exists():
+            os.replace(old, out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha256: str = "",
+                     checkpoint: str = "") -> ExportResult:
+    """Render, plan and (when it fits and out_dir is given) write the generated files."""
+    arena = plan_for(mq, mq.config.max_len).total
+    h, c, tensors, padded = render(mq, board, sha256, arena)
+    report = build_report(mq, board, sha256, tensors, checkpoint, padded)
+    table = format_table(report, board)
+    if not report["fits"] or out_dir is None:
+        return ExportResult(out_dir=None, report=report, table=table)
+    files = {"model_data.h": h, "model_data.c": c,
+             "export_report.json": json.dumps(report, indent=2) + "\n"}
+    _write_atomic(Path(out_dir), files)
+    return ExportResult(out_dir=Path(out_dir), report=report, table=table)
+
+
+def default_calibration(ckpt, max_len: int, n: int = 256, seed: int = 0):
+    """Calibration sequences and a description: the checkpoint's own task training text when
+    it carries a tokenizer and a task (n examples spread over the split), else random tokens."""
+    from .quant import random_calibration
+    if ckpt.tokenizer and ckpt.task and ckpt.task != "pretrain":
+        try:
+            from .data import load_split
+            from .evaluate import encode_examples
+            from .tokenizer import from_json
+            examples = load_split(ckpt.task, "train")
+            if examples:
+                step = max(1, len(examples) // n)
+                picked = examples[::step][:n]
+                seqs = encode_examples(from_json(ckpt.tokenizer), picked, max_len)
+                seqs = [(np.asarray(i, np.int64), np.asarray(s, np.int64)) for i, s in seqs]
+                return seqs, f"{len(seqs)} sentences of {ckpt.task}/train"
+        except (EmbBertError, OSError, ImportError) as e:
+            note = f" ({ckpt.task} training text unavailable: {str(e).splitlines()[0][:80]})"
+        else:
+            note = ""
+    else:
+        note = ""
+    seqs = random_calibration(ckpt.config, 64, seed=seed, max_len=max_len)
+    return seqs, f"{len(seqs)} random sequences{note}; pass --calib with task text"
+
+
+def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = None, *,
+           max_len: int | None = None, calib=None, threshold: float | None = None,
+           max_outliers: int | None = None, config_path: str | None = None,
+           ) -> tuple[ExportResult, QuantModel]:
+    """Load, quantize (calibrating on `calib`, the task's training text, or random text) and
+    export a checkpoint. The QuantModel's meta["calibration"] says which."""
+    from .checkpoint import file_sha256, load
+    from .quant import DEFAULT_THRESHOLD, quantize
+    ckpt = _load_any(ckpt_path, config_path) if config_path else load(ckpt_path)
+    sha = file_sha256(ckpt_path)
+    if calib is None:
+        calib, how = default_calibration(ckpt, max_len or ckpt.config.max_len)
+    else:
+        how = f"{len(calib)} given sequences"
+    mq = quantize(ckpt, calib, max_len=max_len,
+                  threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                  max_outliers=max_outliers, sha256=sha)
+    mq.meta["calibration"] = how
+    res = export_quantized(mq, board, out_dir if out_dir is not None else default_out_dir(),
+                           sha256=sha, checkpoint=str(Path(ckpt_path).resolve()))
+    return res, mq
+
+
+def _load_any(path, config_path):
+    """A plain state_dict (torch.save of model.state_dict()) plus a config JSON."""
+    import torch
+
+    from .checkpoint import from_object, from_state_dict
+    from .model import EmbBertConfig
+    try:
+        cfg = EmbBertConfig.from_dict(json.loads(Path(config_path).read_text()))
+    except (OSError, ValueError, TypeError) as e:
+        raise EmbBertError(f"{config_path}: not a usable config JSON ({e})") from e
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise EmbBertError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:160]})"
+                           ) from e
+    if isinstance(obj, dict) and obj.get("format") is not None:
+        return from_object(obj, str(path))
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise EmbBertError(f"{path}: not a state_dict of tensors")
+    return from_state_dict(obj, cfg, str(path))

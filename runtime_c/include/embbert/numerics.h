@@ -1,0 +1,67 @@
+/* Bit-exact float32 / FP16 / int8 primitives, mirrored by exporter/embbert/quant/numerics.py.
+ * Only correctly rounded IEEE operations, in a fixed order: compile without -ffast-math and
+ * with -ffp-contract=off (no fused multiply-add), or the Python simulation will not match. */
+#ifndef EMBBERT_NUMERICS_H
+#define EMBBERT_NUMERICS_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* float -> int8 in [-127, 127], round half away from zero, NaN -> 0. */
+static inline int8_t ebq_sat_i8(float v) {
+    if (v != v) return 0;
+    if (v > 127.0f) v = 127.0f;
+    if (v < -127.0f) v = -127.0f;
+    v = v + (v >= 0.0f ? 0.5f : -0.5f);
+    return (int8_t)(int32_t)v;
+}
+
+/* float -> int32, round half away from zero; the caller guarantees the range. */
+static inline int32_t ebq_round_i32(float v) {
+    return (int32_t)(v + (v >= 0.0f ? 0.5f : -0.5f));
+}
+
+static inline float ebq_f32_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint32_t ebq_f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* FP16 bit pattern -> float (exact). */
+static inline float ebq_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t e = (uint32_t)(h >> 10) & 0x1fu;
+    uint32_t m = (uint32_t)h & 0x3ffu;
+    if (e == 0u) {
+        float f = (float)m * 0x1p-24f; /* zero or subnormal, exact */
+        return sign ? -f : f;
+    }
+    if (e == 31u) return ebq_f32_from_bits(sign | 0x7f800000u | (m << 13));
+    return ebq_f32_from_bits(sign | ((e + 112u) << 23) | (m << 13));
+}
+
+/* float -> FP16 bit pattern, round to nearest even (as numpy's astype(float16)). */
+static inline uint16_t ebq_f32_to_f16(float f) {
+    uint32_t x = ebq_f32_bits(f);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t ax = x & 0x7fffffffu;
+    if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);   /* NaN */
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);  /* >= 65520: infinity */
+    if (ax < 0x38800000u) {                                    /* below 2^-14: subnormal */
+        float t = ebq_f32_from_bits(ax) + 0.5f;                /* FPU rounds to 2^-24 steps */
+        return (uint16_t)(sign | (ebq_f32_bits(t) - 0x3f000000u));
+    }
+    uint32_t u = ax - 0x38000000u + 0xfffu + ((ax >> 13) & 1u); /* rebias, round to even */
+    return (uint16_t)(sign | (u >> 13));
+}
+
+/* e^x, clamped to [-87, 88]; relative error < 3e-7; bit-exact with numerics.exp_f32. */
+float ebq_exp(float x);
+
+#endif /* EMBBERT_NUMERICS_H */

@@ -1,0 +1,86 @@
+/* The EmbBERT-Q forward pass, in the order of model.py, on int8 data with one query row at a
+ * time. Only the [CLS] row is computed in the last layer (the logits read nothing else). */
+#include "arena.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+#include "forward.h"
+
+#ifdef EBQ_PROFILE
+#define MARK(stage, layer) ebq_profile_mark((stage), (layer))
+#else
+#define MARK(stage, layer) ((void)0)
+#endif
+
+void ebq_forward(const ebq_model *m, uint8_t *arena, const ebq_plan *p, const uint16_t *ids,
+                 const uint8_t *segs, uint32_t T, float *logits) {
+    const ebq_config *cfg = &m->config;
+    const uint32_t d = cfg->d_model, a = cfg->expansion, nh = m->max_h_outliers;
+    int8_t *H[2] = {(int8_t *)(arena + p->h[0]), (int8_t *)(arena + p->h[1])};
+    uint16_t *HO[2] = {(uint16_t *)(void *)(arena + p->ho[0]),
+                       (uint16_t *)(void *)(arena + p->ho[1])};
+    float *x = (float *)(void *)(arena + p->x);    /* [d] */
+    float *r = (float *)(void *)(arena + p->r);    /* [max(d, a*d, T)] */
+    int8_t *qb = (int8_t *)(arena + p->qb);        /* [max(d, a*d)] */
+    float *qo = (float *)(void *)(arena + p->qo);  /* [max_outliers] */
+    int8_t *e = (int8_t *)(arena + p->e);          /* [T] */
+
+    /* Nano Embedder + the first layer's RMSNorm: x[t] -> H0[t] */
+    const ebq_layer *L0 = &m->layers[0];
+    MARK(EBQ_STAGE_EMBED, 0u);
+    for (uint32_t t = 0; t < T; t++) {
+        ebq_embed_row(x, r, m, ids[t], t, segs[t]);
+        ebq_rmsnorm_q8(H[0] + (size_t)t * d, HO[0] + (size_t)t * nh, x, d, m->rms_eps,
+                       L0->h_inv, L0->q.outlier_idx, L0->q.n_outliers);
+    }
+
+    for (uint32_t l = 0; l < cfg->n_layers; l++) {
+        const ebq_layer *L = &m->layers[l];
+        const int last = (l + 1u == cfg->n_layers);
+        const uint32_t rows = last ? 1u : T;
+        const int8_t *h = H[l & 1u];
+        const uint16_t *ho = HO[l & 1u];
+        const uint16_t *oh = L->q.outlier_idx;
+        const uint32_t n_oh = L->q.n_outliers;
+        const float sh = L->h_scale;
+        for (uint32_t t = 0; t < rows; t++) {
+            /* attention: q' = hn Wq^T + b (g, 1/sqrt(d) folded) */
+            MARK(EBQ_STAGE_Q, l);
+            for (uint32_t i = 0; i < n_oh; i++) qo[i] = ebq_f16_to_f32(ho[(size_t)t * nh + i]);
+            ebq_linear_q8(r, h + (size_t)t * d, sh, qo, &L->q);                 /* q' [d] */
+            float sq;
+            ebq_quantize_row(qb, &sq, qo, r, d, oh, n_oh);
+            MARK(EBQ_STAGE_ATTN, l);
+            ebq_attn_scores(r, qb, sq * sh, qo, n_oh, h, ho, nh, segs, T, d);   /* s [T] */
+            const int32_t Z = ebq_softmax_q8(e, r, segs, T);                    /* e [T] */
+            ebq_attn_sum(x, e, Z, h, ho, nh, T, d, sh, oh, n_oh);                /* a [d] */
+            MARK(EBQ_STAGE_OUT, l);
+            float sa;
+            ebq_quantize_row(qb, &sa, qo, x, d, oh, n_oh);
+            ebq_linear_q8(x, qb, sa, qo, &L->out);                    /* o1 = lam1 * out(a) */
+
+            /* conv: c = dw(hn) causal, u = silu(c), o2 = -lam2 * pw(u) */
+            MARK(EBQ_STAGE_CONV, l);
+            ebq_dwconv_q8(r, h, ho, nh, t, d, a, sh, &L->dw);                   /* c [a*d] */
+            ebq_silu_inplace(r, a * d);
+            MARK(EBQ_STAGE_PW, l);
+            float su;
+            ebq_quantize_row(qb, &su, qo, r, a * d, L->pw.outlier_idx, L->pw.n_outliers);
+            ebq_linear_q8(r, qb, su, qo, &L->pw);                               /* o2 [d] */
+            for (uint32_t c = 0; c < d; c++) x[c] = x[c] + r[c];      /* x = lam1 o1 - lam2 o2 */
+
+            if (!last) {
+                MARK(EBQ_STAGE_NORM, l);
+                const ebq_layer *Ln = &m->layers[l + 1u];
+                ebq_rmsnorm_q8(H[(l + 1u) & 1u] + (size_t)t * d, HO[(l + 1u) & 1u] + (size_t)t * nh,
+                               x, d, m->rms_eps, Ln->h_inv, Ln->q.outlier_idx, Ln->q.n_outliers);
+            }
+        }
+    }
+
+    /* classifier on the final [CLS] row (x holds row 0 of the last layer) */
+    MARK(EBQ_STAGE_CLASSIFIER, cfg->n_layers - 1u);
+    float sx;
+    ebq_quantize_row(qb, &sx, qo, x, d, m->classifier.outlier_idx, m->classifier.n_outliers);
+    ebq_linear_q8(logits, qb, sx, qo, &m->classifier);
+    MARK(EBQ_STAGE_DONE, cfg->n_layers - 1u);
+}

@@ -1,0 +1,38 @@
+/* Causal depthwise Conv1D, one output row t, int8 hn x int8 taps -> int32 per block. */
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+/* c[a*d] <- w[a*d][k] * H[t-k+1 .. t][d] (zeros before row 0) */
+void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
+                   uint32_t ho_stride, uint32_t t, uint32_t d, uint32_t a, float h_scale,
+                   const ebq_qtensor *restrict w) {
+    const uint32_t k = w->cols, bl = w->block, nb = w->n_blocks, rows = w->rows;
+    /* tap j reads row t + j - (k - 1); taps below j0 fall before row 0 */
+    const uint32_t j0 = (t + 1 >= k) ? 0u : k - 1u - t;
+    for (uint32_t ch = 0; ch < rows; ch++) {
+        const uint32_t ic = ch / a;
+        const int8_t *wr = w->q + (size_t)ch * k;
+        const uint16_t *sr = w->scale + (size_t)ch * nb;
+        float acc_f = 0.0f;
+        for (uint32_t b = 0; b < nb; b++) {
+            const uint32_t c0 = b * bl, c1 = (c0 + bl < k) ? c0 + bl : k;
+            int32_t acc = 0;
+            for (uint32_t j = (c0 > j0 ? c0 : j0); j < c1; j++)
+                acc += (int32_t)wr[j] * (int32_t)H[(size_t)(t + j - (k - 1u)) * d + ic];
+            acc_f = acc_f + (float)acc * ebq_f16_to_f32(sr[b]);
+        }
+        acc_f = acc_f * h_scale;
+        c[ch] = acc_f + w->bias[ch];
+    }
+    for (uint32_t m = 0; m < w->n_outliers; m++) {
+        for (uint32_t e = 0; e < a; e++) {
+            const uint32_t row = (uint32_t)w->outlier_idx[m] * a + e;
+            const uint16_t *wo = w->outlier_w + (size_t)(m * a + e) * k;
+            float v = 0.0f;
+            for (uint32_t j = j0; j < k; j++)
+                v = v + ebq_f16_to_f32(wo[j]) *
+                            ebq_f16_to_f32(HO[(size_t)(t + j - (k - 1u)) * ho_stride + m]);
+            c[row] = v + w->bias[row];
+        }
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Finetune the pretrained checkpoint on every task (the recipe behind docs/RESULTS.md).
+# Resumable: a task whose models/tasks/<task>.pt exists is skipped. Run in the background:
+#   nohup tools/finetune_all.sh runs/pretrain/pretrained.pt > runs/finetune.log 2>&1 &
+set -euo pipefail
+INIT=${1:-models/pretrained.pt}
+OUT=${OUT:-models/tasks}
+BIN=${BIN:-.venv/bin}
+mkdir -p "$OUT"
+# task epochs lr batch
+RECIPES="
+sst2 4 5e-4 32
+snips 8 5e-4 32
+nlu 10 5e-4 32
+emotion 8 5e-4 32
+limit 6 5e-4 32
+ag_news 10 5e-4 32
+cyberbullying 5 5e-4 32
+cola 8 3e-4 32
+mrpc 10 3e-4 16
+rte 10 3e-4 16
+stsb 10 5e-4 16
+wnli 5 1e-4 16
+imdb 4 5e-4 32
+"
+echo "$RECIPES" | while read -r task epochs lr bs; do
+  [ -n "$task" ] || continue
+  if [ -f "$OUT/$task.pt" ]; then echo "skip $task (done)"; continue; fi
+  echo "=== $task: $epochs epochs, lr $lr, batch $bs ($(date -u +%H:%M:%S))"
+  "$BIN/embbert-train" finetune --task "$task" --init "$INIT" --out "$OUT/$task.pt" \
+    --epochs "$epochs" --lr "$lr" --batch-size "$bs" --threads "${THREADS:-2}"
+done
+echo "all tasks done; table: $BIN/python tools/results_table.py $OUT"
