@@ -134,6 +134,27 @@ def test_text_mode_prints_the_device_prediction(sst2_model, bench_dirs, host_run
     assert "seductive movie" in proc.stdout and "of --text" in proc.stdout
 
 
+def test_board_uses_a_matching_export_and_leaves_others_alone(sst2_model, bench_dirs,
+                                                             host_run, tmp_path):
+    from embbert.bench_target import prepare
+    from embbert.checkpoint import file_sha256
+
+    sha = file_sha256(sst2_model)
+    (cached,) = bench_dirs["build"].glob("host-*/generated")
+    said: list[str] = []
+    fw = prepare("host", sst2_model, sha, generated=cached, build_root=bench_dirs["build"],
+                 echo=said.append)
+    assert fw.generated_dir == cached and said[0].startswith(f"using {cached}")
+    other = tmp_path / "generated"  # another model's export: must not be touched
+    other.mkdir()
+    (other / "export_report.json").write_text(json.dumps({"board": "host",
+                                                          "model_sha256": "0" * 64}))
+    fw = prepare("host", sst2_model, sha, generated=other, build_root=bench_dirs["build"],
+                 echo=said.append)
+    assert fw.generated_dir == cached and sorted(p.name for p in other.iterdir()) == [
+        "export_report.json"]
+
+
 # ------------------------------------------------------------------------ clear errors
 
 def test_model_mismatch_names_both_hashes(sst2_model, bench_dirs, host_run, tmp_path):

@@ -40,13 +40,13 @@ def lib(tmp_path_factory):
     f, u32, i32, vp = C.c_float, C.c_uint32, C.c_int32, C.c_void_p
     sig = {
         "ebq_exp": (f, [f]),
-        "ebq_linear_q8": (None, [vp, vp, f, vp, vp]),
+        "ebq_linear_q8": (None, [vp, vp, vp, vp, u32, vp]),
         "ebq_quantize_row": (None, [vp, vp, vp, vp, u32, vp, u32]),
         "ebq_rmsnorm_q8": (None, [vp, vp, vp, u32, f, f, vp, u32]),
-        "ebq_attn_scores": (None, [vp, vp, f, vp, u32, vp, vp, u32, vp, u32, u32]),
+        "ebq_attn_scores": (None, [vp, vp, vp, vp, u32, u32, vp, vp, u32, vp, u32, u32]),
         "ebq_softmax_q8": (i32, [vp, vp, vp, u32]),
-        "ebq_attn_sum": (None, [vp, vp, i32, vp, vp, u32, u32, u32, f, vp, u32]),
-        "ebq_dwconv_q8": (None, [vp, vp, vp, u32, u32, u32, u32, f, vp]),
+        "ebq_attn_sum": (None, [vp, vp, vp, u32, vp, vp, u32, u32, u32, f, vp, u32]),
+        "ebq_dwconv_q8": (None, [vp, vp, vp, u32, u32, u32, u32, u32, f, vp]),
         "ebq_silu_inplace": (None, [vp, u32]),
     }
     for name, (res, args) in sig.items():
@@ -155,7 +155,8 @@ def test_linear_q8(lib, rows, cols, n_out, bias):
         keep: list = []
         y = np.zeros(rows, np.float32)
         xo = np.ascontiguousarray(xo, np.float32)
-        lib.ebq_linear_q8(ptr(y), ptr(xq), float(xs), ptr(xo), qtensor_struct(t, keep))
+        xsa = np.array([xs], np.float32)
+        lib.ebq_linear_q8(ptr(y), ptr(xq), ptr(xsa), ptr(xo), 1, qtensor_struct(t, keep))
         assert same_bits(y, linear(xq, xs, xo, t))
 
 
@@ -211,7 +212,8 @@ def test_attention_row(lib, T, d, n_o, masked):
     qo = RNG.normal(0, 2, max(n_o, 1)).astype(np.float32)
     qs = np.float32(0.0123)
     s = np.zeros(T, np.float32)
-    lib.ebq_attn_scores(ptr(s), ptr(q), float(qs), ptr(qo), n_o, ptr(H), ptr(HO), stride,
+    qsa = np.array([qs], np.float32)
+    lib.ebq_attn_scores(ptr(s), ptr(q), ptr(qsa), ptr(qo), n_o, 1, ptr(H), ptr(HO), stride,
                         ptr(segs), T, d)
     acc = (q.astype(np.int64) @ H.T.astype(np.int64)).astype(np.float32)
     rs = acc * qs
@@ -221,7 +223,7 @@ def test_attention_row(lib, T, d, n_o, masked):
     valid = segs != 0
     assert same_bits(s[valid], rs[valid])
 
-    e = np.zeros(T, np.int8)
+    e = np.zeros(T, np.int16)
     Z = lib.ebq_softmax_q8(ptr(e), ptr(rs), ptr(segs), T)
     re = np.zeros(T, np.int8)
     if valid.any():
@@ -230,7 +232,10 @@ def test_attention_row(lib, T, d, n_o, masked):
 
     sh = np.float32(3.9 / 127)
     a = np.zeros(d, np.float32)
-    lib.ebq_attn_sum(ptr(a), ptr(re), Z, ptr(H), ptr(HO), stride, T, d, float(sh), ptr(idx), n_o)
+    re16 = re.astype(np.int16)
+    Za = np.array([Z], np.int32)
+    lib.ebq_attn_sum(ptr(a), ptr(re16), ptr(Za), 1, ptr(H), ptr(HO), stride, T, d, float(sh),
+                     ptr(idx), n_o)
     if Z == 0:
         ra = np.zeros(d, np.float32)
     else:
@@ -260,7 +265,7 @@ def test_dwconv_q8(lib, d, a, k, n_o, T):
     wo = t.outlier_f32()
     for row in range(T):
         c = np.zeros(a * d, np.float32)
-        lib.ebq_dwconv_q8(ptr(c), ptr(H), ptr(HO), HO.shape[1], row, d, a, float(sh), ts)
+        lib.ebq_dwconv_q8(ptr(c), ptr(H), ptr(HO), HO.shape[1], row, 1, d, a, float(sh), ts)
         ref = np.zeros(a * d, np.float32)
         for ch in range(a * d):
             acc_f = np.float32(0)

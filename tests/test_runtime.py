@@ -217,7 +217,7 @@ def test_profile_hooks_mark_every_stage(tmp_path):
     r = subprocess.run([str(exe)], input=format_inputs([(np.full(T, 7), np.ones(T, int))]),
                        capture_output=True, text=True, check=True)
     marks = [int(v) for v in r.stderr.split()[1:]]
-    rows = 3 * T + 1                                   # three full layers, [CLS] in the last
+    steps = 3 * (T // 2) + 1           # three full layers in row pairs (EBQ_ROWS), [CLS] last
     # embed, norm, q, attn, out, conv, pw, classifier, done
-    assert marks == [1, 3 * T, rows, rows, rows, rows, rows, 1, 1]
+    assert marks == [1, 3 * (T // 2), steps, steps, steps, steps, steps, 1, 1]
     assert parse_outputs(r.stdout)[0].tolist() == mq.logits(np.full(T, 7), np.ones(T, int)).tolist()

@@ -3,12 +3,13 @@
 One 16-byte aligned block; buffers in a fixed order, each start rounded up to 16 bytes:
   h0, h1   int8 [T][d]           hn of the current / next layer (ping-pong; one when 1 layer)
   ho0, ho1 FP16 [T][nh]          their outlier channels (nh = largest hn outlier set)
-  x        float [d]             x row, attention output, o1, o1 + o2
-  r        float [max(d,a*d,T)]  q', one score row, conv row, o2
-  qb       int8 [max(d,a*d)]     quantized q' / a / u / [CLS] row
-  qo       float [max_outliers]  their outlier channels
-  e        int8 [T]              softmax numerators of one query row
-No T x T buffer: attention runs one query row at a time; the last layer only the [CLS] row.
+  row buffers, ROWS = 2 token rows each (the forward pass runs two query rows together):
+  x        float [2][d]             x row, attention output, o1, o1 + o2
+  r        float [2][max(d,a*d,T)]  q', one score row, conv row, o2
+  qb       int8 [2][max(d,a*d)]     quantized q' / a / u / [CLS] row
+  qo       float [2][max_outliers]  their outlier channels
+  e        int16 [2][T]             softmax numerators (int8 values) of one query row
+No T x T buffer: attention runs two query rows at a time; the last layer only the [CLS] row.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ALIGN = 16
+ROWS = 2                # EBQ_ROWS in runtime_c/src/arena.h
 
 
 @dataclass
@@ -38,8 +40,8 @@ def plan_arena(d: int, expansion: int, n_layers: int, max_h_outliers: int, max_o
     sizes.append(("ho0", T * max_h_outliers * 2))
     if n_layers > 1:
         sizes.append(("ho1", T * max_h_outliers * 2))
-    sizes += [("x", 4 * d), ("r", 4 * max(wide, T)), ("qb", wide), ("qo", 4 * max_outliers),
-              ("e", T)]
+    sizes += [("x", ROWS * 4 * d), ("r", ROWS * 4 * max(wide, T)), ("qb", ROWS * wide),
+              ("qo", ROWS * 4 * max_outliers), ("e", ROWS * 2 * T)]
     at, bufs = 0, []
     for name, n in sizes:
         bufs.append((name, at, n))

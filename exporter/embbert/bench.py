@@ -106,7 +106,7 @@ def device_max_len(info: P.DeviceInfo, ckpt: Checkpoint) -> int:
 @dataclass
 class Samples:
     seqs: list[Seq]
-    examples: list[Example]      # labels are None-free only for task data
+    examples: list[Example]      # label -1 for --text
     task: str | None             # None for --text
     source: str                  # "sst2/dev" or "--text"
 
@@ -151,7 +151,8 @@ def quant_reference(ckpt: Checkpoint, sha: str, max_len: int, report: dict | Non
     if report and report.get("model_sha256") == sha:
         settings = report.get("quantization") or {}
     calib, how = default_calibration(ckpt, max_len)
-    threshold = float(settings.get("threshold", DEFAULT_THRESHOLD))
+    threshold = settings.get("threshold", DEFAULT_THRESHOLD)
+    threshold = float("inf") if threshold is None else float(threshold)  # None: outliers off
     mq = quantize(ckpt, calib, max_len=max_len, threshold=threshold,
                   max_outliers=settings.get("max_outliers"), sha256=sha)
     recorded = settings.get("calibration")

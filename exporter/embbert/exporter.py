@@ -9,6 +9,7 @@ destination and renamed into place, so a failure never leaves a partial output d
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -105,7 +106,8 @@ def _sha_bytes(sha: str) -> str:
     return ", ".join(f"0x{x:02x}" for x in b)
 
 
-def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int) -> tuple[str, str, list]:
+def render(mq: QuantModel, board: Board, sha256: str,
+           arena_bytes: int) -> tuple[str, str, list, int]:
     cfg = mq.config
     arr = _Arrays(const=board.weights_placement == "flash")
     emb = []
@@ -183,12 +185,18 @@ def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
         rows.append({"name": "alignment padding (16-byte arrays)", "bytes": data - weights,
                      "section": wsec})
     rows.append({"name": f"arena (T = {cfg.max_len})", "bytes": arena, "section": asec})
+    thr = float(mq.meta.get("threshold", 0.0))
     ram_used = arena + (data if wsec == "sram" else 0)
     fits = (flash <= board.flash_capacity()) and (ram_used <= board.arena_capacity())
     return {"board": board.name, "format_version": FORMAT_VERSION,
             "model_sha256": sha256, "weights_bytes": int(weights), "flash_bytes": int(flash),
             "arena_bytes": int(arena), "arena_bytes_by_seq_len": seq, "fits": bool(fits),
-            "tensors": rows, "checkpoint": checkpoint}
+            "tensors": rows, "checkpoint": checkpoint,
+            # how it was quantized, so embbert-bench can rebuild the bit-exact simulation
+            "quantization": {"max_len": int(cfg.max_len),
+                             "threshold": (None if math.isinf(thr) else thr),
+                             "max_outliers": int(mq.meta.get("max_outliers", 0)),
+                             "calibration": str(mq.meta.get("calibration", ""))}}
 
 
 def format_table(report: dict, board: Board) -> str:

@@ -17,10 +17,10 @@ void ebq_plan_arena(const ebq_model *m, uint32_t T, ebq_plan *p) {
     p->h[1] = nb > 1u ? take(&at, (size_t)T * d) : p->h[0];
     p->ho[0] = take(&at, (size_t)T * nh * 2u);
     p->ho[1] = nb > 1u ? take(&at, (size_t)T * nh * 2u) : p->ho[0];
-    p->x = take(&at, d * 4u);
-    p->r = take(&at, rn * 4u);
-    p->qb = take(&at, wide);
-    p->qo = take(&at, (size_t)m->max_outliers * 4u);
-    p->e = take(&at, T);
+    p->x = take(&at, EBQ_ROWS * d * 4u);
+    p->r = take(&at, EBQ_ROWS * rn * 4u);
+    p->qb = take(&at, EBQ_ROWS * wide);
+    p->qo = take(&at, EBQ_ROWS * (size_t)m->max_outliers * 4u);
+    p->e = take(&at, EBQ_ROWS * (size_t)T * 2u);
     p->total = at;
 }

@@ -8,14 +8,18 @@
 
 #include "embbert/model_format.h"
 
+/* Token rows the forward pass runs together (the kernels tile 2 rows x 2 outputs). */
+#define EBQ_ROWS 2u
+
 typedef struct {
     size_t h[2];  /* hn int8 [T][d], layer input / next layer input (ping-pong) */
     size_t ho[2]; /* hn outlier channels FP16 [T][max_h_outliers] */
+    /* row buffers, EBQ_ROWS rows each, packed [n][len] by every kernel call: */
     size_t x;     /* float [d]: x row, attention output a, o1, then o1 + o2 */
     size_t r;     /* float [max(d, a*d, T)]: q', score row, conv row c/u, o2 */
     size_t qb;    /* int8 [max(d, a*d)]: quantized q' / a / u / [CLS] row */
     size_t qo;    /* float [max_outliers]: their outlier channels */
-    size_t e;     /* int8 [T]: softmax numerators of one query row */
+    size_t e;     /* int16 [T]: softmax numerators (int8 values) of one query row */
     size_t total; /* bytes, a multiple of EBQ_ARENA_ALIGN */
 } ebq_plan;
 

@@ -2,10 +2,10 @@
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
-/* c[a*d] <- w[a*d][k] * H[t-k+1 .. t][d] (zeros before row 0) */
-void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
-                   uint32_t ho_stride, uint32_t t, uint32_t d, uint32_t a, float h_scale,
-                   const ebq_qtensor *restrict w) {
+/* one output row t: c[a*d] <- w[a*d][k] * H[t-k+1 .. t][d] (zeros before row 0) */
+static void dwconv_row(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
+                       uint32_t ho_stride, uint32_t t, uint32_t d, uint32_t a, float h_scale,
+                       const ebq_qtensor *restrict w) {
     const uint32_t k = w->cols, bl = w->block, nb = w->n_blocks, rows = w->rows;
     /* tap j reads row t + j - (k - 1); taps below j0 fall before row 0 */
     const uint32_t j0 = (t + 1 >= k) ? 0u : k - 1u - t;
@@ -35,4 +35,12 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
             c[row] = v + w->bias[row];
         }
     }
+}
+
+/* c[n][a*d] <- rows t .. t+n-1 */
+void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
+                   uint32_t ho_stride, uint32_t t, uint32_t n, uint32_t d, uint32_t a,
+                   float h_scale, const ebq_qtensor *restrict w) {
+    for (uint32_t i = 0; i < n; i++)
+        dwconv_row(c + (size_t)i * w->rows, H, HO, ho_stride, t + i, d, a, h_scale, w);
 }

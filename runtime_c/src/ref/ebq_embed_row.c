@@ -6,10 +6,9 @@
 void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
                    uint32_t id, uint32_t t, uint32_t s) {
     const uint32_t d = m->config.d_model, rd = m->config.reduced_dim;
-    ebq_linear_q8(x, m->tok_q + (size_t)id * rd, ebq_f16_to_f32(m->tok_scale[id]), 0,
-                  &m->tok_proj);
-    ebq_linear_q8(tmp, m->pos_q + (size_t)t * rd, ebq_f16_to_f32(m->pos_scale[t]), 0,
-                  &m->pos_proj);
+    const float ts = ebq_f16_to_f32(m->tok_scale[id]), ps = ebq_f16_to_f32(m->pos_scale[t]);
+    ebq_linear_q8(x, m->tok_q + (size_t)id * rd, &ts, 0, 1u, &m->tok_proj);
+    ebq_linear_q8(tmp, m->pos_q + (size_t)t * rd, &ps, 0, 1u, &m->pos_proj);
     const float *seg = m->seg + (size_t)s * d;
     for (uint32_t c = 0; c < d; c++) x[c] = (x[c] + tmp[c]) + seg[c];
 }

@@ -1,9 +1,9 @@
-/* Softmax numerators as int8 (127 at the max); normalized later by their integer sum Z. */
+/* Softmax numerators as int8 values (127 at the max); normalized later by their sum Z. */
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
-/* e[T] int8 <- s[T]; returns Z = sum(e) */
-int32_t ebq_softmax_q8(int8_t *restrict e, const float *restrict s,
+/* e[T] (int8 values in int16) <- s[T]; returns Z = sum(e) */
+int32_t ebq_softmax_q8(int16_t *restrict e, const float *restrict s,
                        const uint8_t *restrict segs, uint32_t T) {
     float mx = 0.0f;
     int any = 0;

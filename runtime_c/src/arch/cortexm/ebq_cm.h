@@ -1,0 +1,93 @@
+/* Shared helpers of the Cortex-M kernels: the ACLE DSP intrinsics they use, unaligned-safe
+ * word loads, and FP16 -> float in one instruction where the FPU has it.
+ *
+ * On an ARM target with the DSP extension (Cortex-M4/M7/M33) the intrinsics come from
+ * <arm_acle.h>. Anywhere else (the host tests) they are defined below in plain C with the same
+ * bit-level semantics, so the same kernel sources run on the host against the ref kernels.
+ *
+ * Operand layout used by every kernel: a word of four int8 values (x0, x1, x2, x3) splits with
+ * SXTB16 into the halfword pairs (x0, x2) and (x1, x3) (SXTB16 of the word rotated by 8). Both
+ * operands of a dot product split the same way, so SMLAD(xa, wa) + SMLAD(xb, wb) is the sum of
+ * the four products, and the weights need no re-ordering at export. */
+#ifndef EBQ_ARCH_CORTEXM_CM_H
+#define EBQ_ARCH_CORTEXM_CM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "embbert/numerics.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define EBQ_CM_NATIVE 1
+
+static inline uint32_t ebq_cm_sxtb16(uint32_t x) { return (uint32_t)__sxtb16((int32_t)x); }
+
+/* acc + lo(a) * lo(b) + hi(a) * hi(b) */
+static inline int32_t ebq_cm_smlad(uint32_t a, uint32_t b, int32_t acc) {
+    return __smlad((int32_t)a, (int32_t)b, acc);
+}
+#else
+#define EBQ_CM_NATIVE 0
+
+static inline int32_t ebq_cm_lo16(uint32_t x) { return (int16_t)(uint16_t)(x & 0xffffu); }
+static inline int32_t ebq_cm_hi16(uint32_t x) { return (int16_t)(uint16_t)(x >> 16); }
+
+/* bytes 0 and 2, sign-extended into the low and high halfwords */
+static inline uint32_t ebq_cm_sxtb16(uint32_t x) {
+    const uint32_t lo = (uint32_t)(int32_t)(int8_t)(uint8_t)(x & 0xffu) & 0xffffu;
+    const uint32_t hi = (uint32_t)(int32_t)(int8_t)(uint8_t)((x >> 16) & 0xffu) & 0xffffu;
+    return lo | (hi << 16);
+}
+
+/* acc + lo(a) * lo(b) + hi(a) * hi(b), wrapping like the instruction (never reached here) */
+static inline int32_t ebq_cm_smlad(uint32_t a, uint32_t b, int32_t acc) {
+    const int64_t s = (int64_t)acc + (int64_t)ebq_cm_lo16(a) * ebq_cm_lo16(b) +
+                      (int64_t)ebq_cm_hi16(a) * ebq_cm_hi16(b);
+    return (int32_t)(uint32_t)(uint64_t)s;
+}
+#endif
+
+/* bytes 1 and 3: SXTB16 of the word rotated right by 8 (one instruction) */
+static inline uint32_t ebq_cm_sxtb16_ror8(uint32_t x) {
+    return ebq_cm_sxtb16((x >> 8) | (x << 24));
+}
+
+/* (low halfword of a, low halfword of b): PKHBT a, b, LSL #16 */
+static inline uint32_t ebq_cm_pkhbt(uint32_t a, uint32_t b) {
+    return (a & 0xffffu) | (b << 16);
+}
+
+/* (high halfword of a, high halfword of b): PKHTB b, a, ASR #16 */
+static inline uint32_t ebq_cm_pkhtt(uint32_t a, uint32_t b) {
+    return (a >> 16) | (b & 0xffff0000u);
+}
+
+/* 4 bytes from any address (one LDR on Cortex-M, which allows unaligned word loads) */
+static inline uint32_t ebq_cm_ld32(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint32_t ebq_cm_ld16(const void *p) {
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* FP16 bit pattern -> float, exact either way (VCVTB with the default FPSCR: IEEE half,
+ * no flush-to-zero, so subnormals convert exactly as ebq_f16_to_f32 does; every FPv4/FPv5
+ * FPU of a Cortex-M4F/M7/M33 has it although __ARM_FP does not advertise it) */
+static inline float ebq_cm_f16(uint16_t h) {
+#if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4) && \
+    (defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__))
+    float in = ebq_f32_from_bits(h), out;
+    __asm__("vcvtb.f32.f16 %0, %1" : "=t"(out) : "t"(in));
+    return out;
+#else
+    return ebq_f16_to_f32(h);
+#endif
+}
+
+#endif /* EBQ_ARCH_CORTEXM_CM_H */
