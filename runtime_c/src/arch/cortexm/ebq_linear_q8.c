@@ -1,0 +1,239 @@
+/* Linear layer for Cortex-M with the DSP extension: int8 x int8 -> int32 with SMLAD.
+ *
+ * 2 x 2 output tiles (two weight rows x two token rows, as CMSIS-NN): the token rows are
+ * widened to int16 pairs once per call and interleaved, each weight word is loaded and split
+ * (SXTB16) once for both tokens, so 4 columns x 2 rows x 2 tokens = 16 MACs cost 2 LDR +
+ * 2 LDRD + 4 SXTB16 + 8 SMLAD; a 32-column block is unrolled completely. The float work per
+ * block (convert, scale, add) is the ref's, in the ref's order, so the bits are the same as
+ * src/ref/ebq_linear_q8.c. */
+#include "ebq_cm.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+/* input columns widened at a time: 2 tokens x 256 int16 = 1 KiB of stack; longer rows run in
+ * chunks of whole blocks, with the partial float sums parked in y */
+#define CHUNK 256u
+
+/* one 4-column step of the 2 x 2 tile: rows (w0, w1) x tokens interleaved in xw */
+#define STEP22(k)                                                                          \
+    do {                                                                                   \
+        const uint32_t x0e = xw[4u * (k)], x0o = xw[4u * (k) + 1u];                        \
+        const uint32_t x1e = xw[4u * (k) + 2u], x1o = xw[4u * (k) + 3u];                   \
+        const uint32_t wa = ebq_cm_ld32(w0 + 4u * (k));                                    \
+        const uint32_t wae = ebq_cm_sxtb16(wa), wao = ebq_cm_sxtb16_ror8(wa);              \
+        a00 = ebq_cm_smlad(wae, x0e, a00);                                                 \
+        a00 = ebq_cm_smlad(wao, x0o, a00);                                                 \
+        a01 = ebq_cm_smlad(wae, x1e, a01);                                                 \
+        a01 = ebq_cm_smlad(wao, x1o, a01);                                                 \
+        const uint32_t wb = ebq_cm_ld32(w1 + 4u * (k));                                    \
+        const uint32_t wbe = ebq_cm_sxtb16(wb), wbo = ebq_cm_sxtb16_ror8(wb);              \
+        a10 = ebq_cm_smlad(wbe, x0e, a10);                                                 \
+        a10 = ebq_cm_smlad(wbo, x0o, a10);                                                 \
+        a11 = ebq_cm_smlad(wbe, x1e, a11);                                                 \
+        a11 = ebq_cm_smlad(wbo, x1o, a11);                                                 \
+    } while (0)
+
+/* int32 sums of one block of `steps` x 4 columns: a = {r0t0, r0t1, r1t0, r1t1} (blocks other
+ * than 32 columns: short rows, a short last block) */
+static inline __attribute__((always_inline)) void dot22(int32_t a[4], const int8_t *restrict w0,
+                                                        const int8_t *restrict w1,
+                                                        const uint32_t *restrict xw,
+                                                        uint32_t steps) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    for (; steps; steps--, w0 += 4, w1 += 4, xw += 4) STEP22(0u);
+    a[0] = a00, a[1] = a01, a[2] = a10, a[3] = a11;
+}
+
+/* one 4-column step of rows (w0, w1) x one token (xw not interleaved) */
+#define STEP21(k)                                                                          \
+    do {                                                                                   \
+        const uint32_t xe = xw[2u * (k)], xo = xw[2u * (k) + 1u];                          \
+        const uint32_t wa = ebq_cm_ld32(w0 + 4u * (k)), wb = ebq_cm_ld32(w1 + 4u * (k));   \
+        a0 = ebq_cm_smlad(ebq_cm_sxtb16(wa), xe, a0);                                      \
+        a0 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(wa), xo, a0);                                 \
+        a1 = ebq_cm_smlad(ebq_cm_sxtb16(wb), xe, a1);                                      \
+        a1 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(wb), xo, a1);                                 \
+    } while (0)
+
+static inline __attribute__((always_inline)) void dot21(int32_t a[2], const int8_t *restrict w0,
+                                                        const int8_t *restrict w1,
+                                                        const uint32_t *restrict xw,
+                                                        uint32_t steps) {
+    int32_t a0 = 0, a1 = 0;
+    for (; steps; steps--, w0 += 4, w1 += 4, xw += 2) STEP21(0u);
+    a[0] = a0, a[1] = a1;
+}
+
+/* the hot path: a row pair over nb full 32-column blocks, kept in its own small function so
+ * the compiler keeps the four sums, three pointers and the operands in registers */
+static __attribute__((noinline)) void rowpair22(float f[4], const int8_t *restrict w0,
+                                                const int8_t *restrict w1,
+                                                const uint16_t *restrict s0,
+                                                const uint16_t *restrict s1,
+                                                const uint32_t *restrict xw, uint32_t nb) {
+    float f00 = f[0], f01 = f[1], f10 = f[2], f11 = f[3];
+    for (uint32_t b = 0; b < nb; b++, w0 += 32, w1 += 32, xw += 32) {
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+        STEP22(0u); STEP22(1u); STEP22(2u); STEP22(3u);
+        STEP22(4u); STEP22(5u); STEP22(6u); STEP22(7u);
+        const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
+        f00 = f00 + (float)a00 * sa;
+        f01 = f01 + (float)a01 * sa;
+        f10 = f10 + (float)a10 * sb;
+        f11 = f11 + (float)a11 * sb;
+    }
+    f[0] = f00, f[1] = f01, f[2] = f10, f[3] = f11;
+}
+
+static __attribute__((noinline)) void rowpair21(float f[2], const int8_t *restrict w0,
+                                                const int8_t *restrict w1,
+                                                const uint16_t *restrict s0,
+                                                const uint16_t *restrict s1,
+                                                const uint32_t *restrict xw, uint32_t nb) {
+    float f0 = f[0], f1 = f[1];
+    for (uint32_t b = 0; b < nb; b++, w0 += 32, w1 += 32, xw += 16) {
+        int32_t a0 = 0, a1 = 0;
+        STEP21(0u); STEP21(1u); STEP21(2u); STEP21(3u);
+        STEP21(4u); STEP21(5u); STEP21(6u); STEP21(7u);
+        f0 = f0 + (float)a0 * ebq_cm_f16(s0[b]);
+        f1 = f1 + (float)a1 * ebq_cm_f16(s1[b]);
+    }
+    f[0] = f0, f[1] = f1;
+}
+
+/* one row of an odd row count, one token (xw with `words` per 4 columns: 2 or 4) */
+static int32_t dot11(const int8_t *restrict w0, const uint32_t *restrict xw, uint32_t words,
+                     uint32_t steps) {
+    int32_t acc = 0;
+    for (uint32_t k = 0; k < steps; k++) {
+        const uint32_t wa = ebq_cm_ld32(w0 + 4u * k);
+        acc = ebq_cm_smlad(ebq_cm_sxtb16(wa), xw[words * k], acc);
+        acc = ebq_cm_smlad(ebq_cm_sxtb16_ror8(wa), xw[words * k + 1u], acc);
+    }
+    return acc;
+}
+
+/* block sums of columns [c0, c0 + len) for token x0 (and x1 when nt == 2; both point at
+ * column c0), all rows: y[t][o] = (c0 ? y[t][o] : 0) + sum over blocks of (float)sum * scale */
+static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict x0,
+                  const int8_t *restrict x1, uint32_t nt, uint32_t c0, uint32_t len,
+                  const ebq_qtensor *restrict w) {
+    const uint32_t rows = w->rows, cols = w->cols, bl = w->block, nb = w->n_blocks;
+    const uint32_t words = 2u * nt; /* widened words per 4 columns */
+    uint32_t xw[CHUNK];
+    for (uint32_t c = 0; c < len; c += 4u) {
+        const uint32_t v0 = ebq_cm_ld32(x0 + c);
+        uint32_t *p = xw + (c / 4u) * words;
+        p[0] = ebq_cm_sxtb16(v0), p[1] = ebq_cm_sxtb16_ror8(v0);
+        if (nt == 2u) {
+            const uint32_t v1 = ebq_cm_ld32(x1 + c);
+            p[2] = ebq_cm_sxtb16(v1), p[3] = ebq_cm_sxtb16_ror8(v1);
+        }
+    }
+    const int8_t *wq = w->q + c0;
+    const uint16_t *sc = w->scale + c0 / bl;
+    const int first = (c0 == 0u);
+    const int full = (bl == 32u) && (len % 32u == 0u); /* whole 32-column blocks only */
+    uint32_t o = 0;
+    for (; o + 2u <= rows; o += 2u) {
+        const int8_t *w0 = wq + (size_t)o * cols, *w1 = w0 + cols;
+        const uint16_t *s0 = sc + (size_t)o * nb, *s1 = s0 + nb;
+        if (full) {
+            float f[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (!first) f[0] = y0[o], f[1] = y1[o], f[2] = y0[o + 1u], f[3] = y1[o + 1u];
+            if (nt == 2u) {
+                rowpair22(f, w0, w1, s0, s1, xw, len / 32u);
+                y0[o] = f[0], y1[o] = f[1], y0[o + 1u] = f[2], y1[o + 1u] = f[3];
+            } else {
+                rowpair21(f, w0, w1, s0, s1, xw, len / 32u);
+                y0[o] = f[0], y0[o + 1u] = f[1];
+            }
+        } else if (nt == 2u) {
+            float f00 = 0.0f, f01 = 0.0f, f10 = 0.0f, f11 = 0.0f;
+            if (!first) f00 = y0[o], f01 = y1[o], f10 = y0[o + 1u], f11 = y1[o + 1u];
+            for (uint32_t c = 0, b = 0; c < len; c += bl, b++) {
+                const uint32_t n = (c + bl < len) ? bl : len - c;
+                int32_t a[4];
+                dot22(a, w0 + c, w1 + c, xw + c, n / 4u);
+                const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
+                f00 = f00 + (float)a[0] * sa;
+                f01 = f01 + (float)a[1] * sa;
+                f10 = f10 + (float)a[2] * sb;
+                f11 = f11 + (float)a[3] * sb;
+            }
+            y0[o] = f00, y1[o] = f01, y0[o + 1u] = f10, y1[o + 1u] = f11;
+        } else {
+            float f0 = 0.0f, f1 = 0.0f;
+            if (!first) f0 = y0[o], f1 = y0[o + 1u];
+            for (uint32_t c = 0, b = 0; c < len; c += bl, b++) {
+                const uint32_t n = (c + bl < len) ? bl : len - c;
+                int32_t a[2];
+                dot21(a, w0 + c, w1 + c, xw + c / 2u, n / 4u);
+                f0 = f0 + (float)a[0] * ebq_cm_f16(s0[b]);
+                f1 = f1 + (float)a[1] * ebq_cm_f16(s1[b]);
+            }
+            y0[o] = f0, y0[o + 1u] = f1;
+        }
+    }
+    for (; o < rows; o++) { /* odd row count */
+        for (uint32_t t = 0; t < nt; t++) {
+            float *yt = t ? y1 : y0;
+            float f = first ? 0.0f : yt[o];
+            for (uint32_t c = 0, b = 0; c < len; c += bl, b++) {
+                const uint32_t n = (c + bl < len) ? bl : len - c;
+                const int32_t acc = dot11(wq + (size_t)o * cols + c, xw + (c / 4u) * words + 2u * t,
+                                          words, n / 4u);
+                f = f + (float)acc * ebq_cm_f16(sc[(size_t)o * nb + b]);
+            }
+            yt[o] = f;
+        }
+    }
+}
+
+/* any other shape (columns not a multiple of 4): the reference loop for one token */
+static void linear_any(float *restrict y, const int8_t *restrict x, const ebq_qtensor *restrict w) {
+    const uint32_t rows = w->rows, cols = w->cols, bl = w->block, nb = w->n_blocks;
+    for (uint32_t o = 0; o < rows; o++) {
+        const int8_t *wr = w->q + (size_t)o * cols;
+        float acc_f = 0.0f;
+        for (uint32_t b = 0; b < nb; b++) {
+            const uint32_t c0 = b * bl, c1 = (c0 + bl < cols) ? c0 + bl : cols;
+            int32_t acc = 0;
+            for (uint32_t c = c0; c < c1; c++) acc += (int32_t)wr[c] * (int32_t)x[c];
+            acc_f = acc_f + (float)acc * ebq_cm_f16(w->scale[(size_t)o * nb + b]);
+        }
+        y[o] = acc_f;
+    }
+}
+
+/* y[n][rows] <- W[rows][cols] . (xs[i] * xq[i][cols] + outliers xo[i][n_out]) + bias[rows] */
+void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *restrict xs,
+                   const float *restrict xo, uint32_t n, const ebq_qtensor *restrict w) {
+    const uint32_t rows = w->rows, cols = w->cols, bl = w->block, no = w->n_outliers;
+    const int fast = (cols % 4u == 0u) && (bl % 4u == 0u) && (cols <= CHUNK || CHUNK % bl == 0u);
+    for (uint32_t i = 0; i < n; i += 2u) {
+        const uint32_t nt = (n - i >= 2u) ? 2u : 1u;
+        float *y0 = y + (size_t)i * rows, *y1 = y0 + rows;
+        const int8_t *x0 = xq + (size_t)i * cols, *x1 = x0 + cols;
+        if (fast) {
+            for (uint32_t c0 = 0; c0 < cols; c0 += CHUNK)
+                chunk(y0, y1, x0 + c0, x1 + c0, nt, c0, (cols - c0 < CHUNK) ? cols - c0 : CHUNK, w);
+        } else {
+            linear_any(y0, x0, w);
+            if (nt == 2u) linear_any(y1, x1, w);
+        }
+        /* y = acc * xs, + outlier columns in float, + bias: the ref order */
+        for (uint32_t t = i; t < i + nt; t++) {
+            float *yt = y + (size_t)t * rows;
+            const float *xot = no ? xo + (size_t)t * no : xo; /* xo may be NULL */
+            const float s = xs[t];
+            for (uint32_t o = 0; o < rows; o++) {
+                float v = yt[o] * s;
+                for (uint32_t m = 0; m < no; m++)
+                    v = v + xot[m] * ebq_cm_f16(w->outlier_w[(size_t)o * no + m]);
+                if (w->bias) v = v + w->bias[o];
+                yt[o] = v;
+            }
+        }
+    }
+}
