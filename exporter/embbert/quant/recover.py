@@ -63,12 +63,13 @@ def fq_row(v: torch.Tensor, outliers: np.ndarray) -> torch.Tensor:
     return _ste(inner, _round_away(inner / scale).clamp(-127, 127) * scale) + v * (1 - keep)
 
 
-def fq_static(v: torch.Tensor, scale: float, outliers: np.ndarray) -> torch.Tensor:
+def fq_static(v: torch.Tensor, scale: float, inv: float, outliers: np.ndarray) -> torch.Tensor:
+    """Static int8 scale, rounding v * inv as C does (saturating values beyond the clip)."""
     keep = torch.ones(v.shape[-1], dtype=v.dtype)
     if len(outliers):
         keep[torch.as_tensor(outliers.astype(np.int64))] = 0
     inner = v * keep
-    q = _round_away(inner / scale).clamp(-127, 127) * scale
+    q = _round_away(inner * inv).clamp(-127, 127) * scale
     return _ste(inner, q) + _ste(v * (1 - keep), (v * (1 - keep)).half().float())
 
 
@@ -95,7 +96,7 @@ def fake_quant_forward(model: EmbBert, mq: QuantModel, ids: torch.Tensor,
         wdw = layer.conv.dw.weight[:, 0, :] * g.repeat_interleave(a)[:, None]
         wpw = -lam2 * layer.conv.pw.weight
         hn = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + RMS_EPS)
-        h = fq_static(hn, float(L.h_scale), oh)                              # [B, T, d]
+        h = fq_static(hn, float(L.h_scale), float(L.h_inv), oh)                             # [B, T, d]
         q = fq_row(h @ fq_weight(wq, oh).T + bq, oh)
         s = (q @ h.transpose(1, 2)).masked_fill(~valid[:, None, :], float("-inf"))
         p = torch.exp(s - s.amax(-1, keepdim=True).detach())
