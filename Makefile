@@ -50,3 +50,13 @@ demo: setup pio-setup
 
 clean:
 	rm -rf build .pio firmware/generated .cache
+
+# Issue 6 benchmarks: QEMU Cortex-M4/M7 instruction counts (ref vs cortexm kernels, per stage,
+# stack, arena) and the host comparison with PyTorch / ONNX Runtime, one thread ->
+# docs/BENCHMARKS.md, docs/benchmarks.json, docs/benchmarks.svg (~1 min). onnx and onnxruntime
+# are installed here only; without them the ORT columns are skipped.
+.PHONY: bench
+bench: setup
+	$(PIP) install -q --disable-pip-version-check onnx onnxruntime || \
+	  echo "onnx/onnxruntime not installable: the ORT columns will be skipped"
+	OMP_NUM_THREADS=1 $(PY) -m embbert.perf --out docs

@@ -1,7 +1,10 @@
 """A device on stdin/stdout that answers PING and INFO like the real firmware, answers the first
 N INFER requests, then goes silent (a hung board). Used by tests/test_bench.py as
 
-    embbert-bench --port "pipe:python tests/silent_device.py SHA256 CONFIG_JSON N"
+    embbert-bench --port "pipe:python tests/silent_device.py SHA256 CONFIG_JSON N FORMAT QUANT"
+
+It imports only the protocol codec, so it starts in a blink even on a loaded machine (the bench
+gives a just-launched device `--timeout` seconds to answer its first PING).
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ import sys
 import time
 
 from embbert import protocol as P
-from embbert.exporter import FORMAT_VERSION
-from embbert.quant import QUANT_VERSION
 
 
-def main(sha: str, config: dict[str, int], answer: int) -> None:
+def main(sha: str, config: dict[str, int], answer: int, format_version: int,
+         quant_version: int) -> None:
     info = P.DeviceInfo(protocol_version=P.PROTOCOL_VERSION, max_payload=P.MAX_PAYLOAD,
-                        format_version=FORMAT_VERSION, quant_version=QUANT_VERSION,
+                        format_version=format_version, quant_version=quant_version,
                         sha256=sha, config=config, arena_bytes=4096, clock_hz=25_000_000,
                         counter="instructions", init_status=0, board="silent")
     dec = P.FrameDecoder()
@@ -44,4 +46,5 @@ def main(sha: str, config: dict[str, int], answer: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]))
+    main(sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]),
+         int(sys.argv[5]))

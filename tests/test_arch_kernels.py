@@ -17,7 +17,7 @@ from embbert.hostbuild import build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import quantize_blocks, quantize_dwconv
 
-from .test_kernels import _STRUCT, ptr, qtensor_struct
+from .test_kernels import ptr, qtensor_struct
 
 RNG = np.random.default_rng(20240611)
 f, u32, i32, vp = C.c_float, C.c_uint32, C.c_int32, C.c_void_p
@@ -86,3 +86,171 @@ def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
                               ptr(xq), ptr(xs), ptr(xo), n, ts))[0]
         (yc,), _ = r[1]
         assert np.array_equal(bits(yr), bits(yc)), (trial, np.abs(yr - yc).max())
+
+
+def _keys(T, d, n_o, masked):
+    H = RNG.integers(-127, 128, (T, d)).astype(np.int8)
+    idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
+    H[:, idx] = 0
+    HO = nm.f16_bits(RNG.normal(0, 8, (T, max(n_o, 1)))).astype(np.uint16)
+    segs = np.ones(T, np.uint8)
+    if masked:
+        segs[T - masked:] = 0
+    return H, HO, idx, segs
+
+
+# T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1
+ATTN = [(128, 128, 0, 0, 2), (37, 128, 3, 5, 2), (9, 32, 2, 3, 1), (5, 18, 1, 5, 2),
+        (64, 320, 1, 0, 2), (1, 64, 0, 0, 2), (2, 16, 0, 1, 1), (33, 96, 4, 0, 2)]
+
+
+@pytest.mark.parametrize("T,d,n_o,masked,n", ATTN)
+def test_attention_matches_ref(libs, T, d, n_o, masked, n):
+    H, HO, idx, segs = _keys(T, d, n_o, masked)
+    stride = HO.shape[1]
+    q = RNG.integers(-127, 128, (n, d)).astype(np.int8)
+    qs = (RNG.random(n) * 0.05).astype(np.float32)
+    qo = RNG.normal(0, 2, (n, max(n_o, 1))).astype(np.float32)[:, :n_o].copy()
+    args = (ptr(q), ptr(qs), ptr(qo), n_o, n, ptr(H), ptr(HO), stride, ptr(segs), T, d)
+    (sr,), _ = (r := both(libs, "ebq_attn_scores", lambda: [np.zeros((n, T), np.float32)],
+                          *args))[0]
+    (sc,), _ = r[1]
+    valid = segs != 0
+    assert np.array_equal(bits(sr[:, valid]), bits(sc[:, valid]))
+
+    s = sr.copy()
+    s[0, :3] = [np.nan, -np.inf, 40.0] if T >= 3 else s[0, :3]      # odd values
+    for i in range(n):
+        (er,), zr = (r := both(libs, "ebq_softmax_q8", lambda: [np.zeros(T, np.int16)],
+                               ptr(np.ascontiguousarray(s[i])), ptr(segs), T))[0]
+        (ec,), zc = r[1]
+        assert np.array_equal(er, ec) and zr == zc
+
+    e = np.zeros((n, T), np.int16)
+    Z = np.zeros(n, np.int32)
+    for i in range(n):
+        Z[i] = libs["ref"].ebq_softmax_q8(ptr(e[i]), ptr(np.ascontiguousarray(sr[i])),
+                                          ptr(segs), T)
+    if n == 2:
+        e[1] = RNG.integers(0, 128, T)                       # a denser row too
+        e[1, ~valid] = 0
+        Z[1] = int(e[1].sum())
+    sh = np.float32(3.9 / 127)
+    (ar,), _ = (r := both(libs, "ebq_attn_sum", lambda: [np.zeros((n, d), np.float32)],
+                          ptr(e), ptr(Z), n, ptr(H), ptr(HO), stride, T, d, float(sh),
+                          ptr(idx), n_o))[0]
+    (ac,), _ = r[1]
+    assert np.array_equal(bits(ar), bits(ac))
+
+
+@pytest.mark.parametrize("d,a,k,n_o,T", [(128, 1, 32, 0, 80), (16, 1, 4, 1, 12),
+                                          (8, 2, 5, 1, 9), (32, 1, 40, 2, 50),
+                                          (18, 1, 8, 0, 20), (16, 3, 32, 1, 3)])
+def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
+    idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
+    t = quantize_dwconv(RNG.normal(0, 0.3, (a * d, k)), RNG.normal(0, 0.1, a * d), idx, a)
+    H = RNG.integers(-127, 128, (T, d)).astype(np.int8)
+    H[:, idx] = 0
+    HO = nm.f16_bits(RNG.normal(0, 8, (T, max(n_o, 1)))).astype(np.uint16)
+    keep: list = []
+    ts = qtensor_struct(t, keep)
+    for t0 in range(0, T):
+        n = 2 if t0 + 1 < T else 1
+        (cr,), _ = (r := both(libs, "ebq_dwconv_q8",
+                              lambda n=n: [np.zeros((n, a * d), np.float32)],
+                              ptr(H), ptr(HO), HO.shape[1], t0, n, d, a, float(5.0 / 127),
+                              ts))[0]
+        (cc,), _ = r[1]
+        assert np.array_equal(bits(cr), bits(cc)), t0
+
+
+def test_rowwise_kernels_match_ref(libs):
+    """quantize_row, rmsnorm, silu: elementwise, on ordinary and edge-case values."""
+    for n, n_out in [(128, 0), (128, 4), (48, 1), (17, 2)]:
+        idx = np.sort(RNG.choice(n, n_out, replace=False)).astype(np.uint16)
+        for v in [RNG.normal(0, 3, n), np.zeros(n), np.full(n, 1e-35), RNG.normal(0, 30, n)]:
+            v = v.astype(np.float32)
+            out = lambda n=n, n_out=n_out: [np.zeros(n, np.int8),  # noqa: E731
+                                            np.zeros(1, np.float32),
+                                            np.zeros(max(n_out, 1), np.float32)]
+            ref, cm = both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), n_out)
+            assert all(np.array_equal(bits(a) if a.dtype == np.float32 else a,
+                                      bits(b) if b.dtype == np.float32 else b)
+                       for a, b in zip(ref[0], cm[0], strict=True))
+            ref, cm = both(libs, "ebq_rmsnorm_q8",
+                           lambda n=n, n_out=n_out: [np.zeros(n, np.int8),
+                                                     np.zeros(max(n_out, 1), np.uint16)],
+                           ptr(v), n, float(np.float32(1.1920929e-07)), float(127 / 4.0),
+                           ptr(idx), n_out)
+            assert all(np.array_equal(a, b) for a, b in zip(ref[0], cm[0], strict=True))
+    x = np.concatenate([RNG.normal(0, 6, 3000), [-100, -88, -20, 0, 16.5, 17, 20, 100,
+                                                 np.inf, -np.inf]]).astype(np.float32)
+    res = []
+    for lib in libs.values():
+        v = x.copy()
+        lib.ebq_silu_inplace(ptr(v), len(v))
+        res.append(v)
+    assert np.array_equal(bits(res[0]), bits(res[1]))
+
+
+# ------------------------------------------------------------------------------ end to end
+
+E2E_CFG = dict(vocab_size=400, max_len=48, d_model=128, reduced_dim=16, n_layers=2,
+               conv_kernel=32, expansion=1, num_labels=3)
+
+
+@pytest.fixture(scope="module")
+def e2e_model(tmp_path_factory):
+    """Default widths (d 128, k 32, rd 16) with two outlier channels, exported twice."""
+    from embbert.boards import load_board
+    from embbert.exporter import export_quantized
+    from embbert.model import EmbBertConfig
+    from embbert.quant import quantize, random_calibration
+    from embbert.quant.testing import random_checkpoint
+
+    cfg = EmbBertConfig(**E2E_CFG)
+    ck = random_checkpoint(cfg, seed=3, outlier_channels=(5, 77))
+    mq = quantize(ck, random_calibration(cfg, 16, seed=3), sha256="c3" * 32)
+    tmp = tmp_path_factory.mktemp("e2e")
+    gens = {}
+    for board in ("host", "qemu-m4"):
+        export_quantized(mq, load_board(board), tmp / board, sha256="c3" * 32)
+        gens[board] = tmp / board
+    seqs = random_calibration(cfg, 6, seed=9, min_len=1)
+    seqs += [(np.arange(cfg.max_len) % 300 + 5, np.ones(cfg.max_len, int)),
+             (np.array([2, 4]), np.array([1, 1])), (np.array([2]), np.array([1]))]
+    return mq, gens, seqs, tmp
+
+
+def test_host_model_with_cortexm_kernels_is_bit_exact(e2e_model):
+    """The whole model through the cortexm sources on the host, under ASan + UBSan."""
+    from embbert.hostbuild import build_run, run_model
+    mq, gens, seqs, tmp = e2e_model
+    exe = build_run(gens["host"], tmp / "host-cm", sanitize=True, kernels="cortexm")
+    rc, outs, err = run_model(exe, seqs)
+    assert rc == 0 and err == "", err
+    c = np.array(outs, np.float32)
+    assert np.array_equal(bits(c), bits(mq.logits_batch(seqs)))
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+def test_qemu_cortexm_logits_equal_simulation(e2e_model, board):
+    """The real firmware (cortexm kernels, arm-none-eabi-gcc) on the emulated M4 / M7, over the
+    serial protocol: logits identical to the Python simulation (and so to the ref build)."""
+    import shutil
+
+    from embbert.device import Device
+    from embbert.fwbuild import build_mps2
+    from embbert.qemu import QemuBoard
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    mq, gens, seqs, tmp = e2e_model
+    elf = build_mps2(board, tmp / board / "fw.elf", generated_dir=gens["qemu-m4"])
+    want = mq.logits_batch(seqs)
+    with QemuBoard(board, elf, timeout=10.0) as q:
+        dev = Device(q.transport, timeout=10.0, infer_timeout=60.0)
+        dev.sync()
+        for (ids, segs), ref in zip(seqs, want, strict=True):
+            got = np.array(dev.infer(ids.tolist(), segs.tolist()).logits, np.float32)
+            assert np.array_equal(bits(got), bits(ref)), (len(ids), got, ref)

@@ -176,8 +176,11 @@ def test_device_that_stops_answering_fails_within_seconds(sst2_model, bench_dirs
     from embbert.checkpoint import file_sha256, load
 
     cfg = json.dumps(load(sst2_model).config.to_dict())
+    from embbert.exporter import FORMAT_VERSION
+    from embbert.quant import QUANT_VERSION
+
     fake = f"{sys.executable} {REPO / 'tests' / 'silent_device.py'} " \
-           f"{file_sha256(sst2_model)} '{cfg}' 2"
+           f"{file_sha256(sst2_model)} '{cfg}' 2 {FORMAT_VERSION} {QUANT_VERSION}"
     t0 = time.monotonic()
     proc = bench(bench_dirs, "--port", f"pipe:{fake}", "--model", sst2_model, "--limit", "5",
                  "--timeout", "1", check=False, timeout=60)

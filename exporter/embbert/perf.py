@@ -127,7 +127,7 @@ KERNELS_FW = REPO / "tools" / "bench" / "kernels_fw.c"
 
 
 def kernel_counts(board: str, kernels: str, work: Path = BUILD) -> dict[str, tuple[int, int]]:
-    """{kernel: (instructions per call, MACs or elements per call)} from tools/bench/kernels_fw.c."""
+    """{kernel: (instructions per call, MACs or elements per call)}: tools/bench/kernels_fw.c."""
     plat = FIRMWARE / "platform" / "mps2"
     inc = [f"-I{FIRMWARE / 'src'}", f"-I{plat}", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}"]
     machine = ["-mthumb", "-mfloat-abi=hard", *MPS2_CPU[board]]
@@ -146,3 +146,144 @@ def kernel_counts(board: str, kernels: str, work: Path = BUILD) -> dict[str, tup
         if len(parts) == 3:
             out[parts[0]] = (int(parts[1]), int(parts[2]))
     return out
+
+
+# ------------------------------------------------------------------------------ the whole run
+
+# QEMU board -> the real board whose clock turns its instruction counts into an estimate
+REAL_CLOCK = {"qemu-m4": "nucleo-f446re", "qemu-m7": "nucleo-h743zi"}
+# DESIGN.md anchors: TFLite Micro + CMSIS-NN on the M4 (QEMU icount) and the host
+TFLM = {64: (82.5e6, 136), 128: (204e6, 243), 256: (567e6, 456)}   # instructions, arena KB
+HOST_ANCHOR_MS = {"pytorch": 5.4, "ort_fp32": 2.4, "ort_int8": 2.1}    # T = 128
+
+
+def stage_macs(cfg, T: int) -> list[int]:
+    """MACs per ebq_stage (STAGES order) as the runtime executes them (macs.py's counts)."""
+    from .macs import _conv_taps
+    d, rd, N, k, a, C = (cfg.d_model, cfg.reduced_dim, cfg.n_layers, cfg.conv_kernel,
+                         cfg.expansion, cfg.num_labels)
+    m = [T * 2 * d * rd, 0, 0, 0, 0, 0, 0, C * d]
+    for layer in range(N):
+        R = 1 if layer == N - 1 else T
+        m[2] += R * d * d
+        m[3] += 2 * R * T * d
+        m[4] += R * d * d
+        m[5] += a * d * _conv_taps(R, k)
+        m[6] += R * a * d * d
+    return m
+
+
+def bench_checkpoint(model: Path | None, work: Path):
+    """(checkpoint, path, description): the given model, models/sst2.pt, or random weights."""
+    from .checkpoint import load, save
+    from .model import EmbBertConfig
+    from .quant.testing import random_checkpoint
+    for p in ([model] if model else []) + [REPO / "models" / "sst2.pt"]:
+        if p and Path(p).is_file():
+            return load(p), Path(p), f"{Path(p).name} (trained checkpoint)"
+    path = work / "random-default.pt"
+    ck = random_checkpoint(EmbBertConfig(), seed=0)
+    save(ck, path)
+    return load(path), path, ("random trained-like weights (quant.testing.random_checkpoint, "
+                              "seed 0; default config): no trained models/sst2.pt here")
+
+
+def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
+            work: Path = BUILD, echo=print) -> dict:
+    from .checkpoint import file_sha256
+    from .macs import dense_macs, runtime_macs
+    from .quant import quantize
+    from .quant.testing import limit_threads
+    limit_threads()
+    work.mkdir(parents=True, exist_ok=True)
+    ck, path, desc = bench_checkpoint(model, work)
+    cfg = ck.config
+    lengths = [T for T in lengths if T <= cfg.max_len]
+    sha = file_sha256(path)
+    from .exporter import default_calibration
+    calib, how = default_calibration(ck, cfg.max_len, n=64)    # the task's text when it has one
+    echo(f"model: {desc}; quantizing (calibration: {how}) ...")
+    mq = quantize(ck, calib, sha256=sha)
+    want = {T: mq.logits(*bench_ids(cfg.vocab_size, T)).view(np.uint32).tolist()
+            for T in lengths}
+    res: dict = {"model": desc, "calibration": how, "config": cfg.to_dict(),
+                 "lengths": lengths,
+                 "outliers": {"hn": [len(L.h_outliers) for L in mq.layers],
+                              "u": [len(L.u_outliers) for L in mq.layers],
+                              "cls": len(mq.x_outliers)},
+                 "macs_dense": {T: dense_macs(cfg, T) for T in lengths},
+                 "macs_runtime": {T: runtime_macs(cfg, T) for T in lengths},
+                 "stage_macs": {T: stage_macs(cfg, T) for T in lengths},
+                 "qemu": {}, "clock": {}}
+    for board in ("qemu-m4", "qemu-m7"):
+        gen = export_for(board, mq, sha, work)
+        real = load_board(REAL_CLOCK[board])
+        res["clock"][board] = {"board": real.name, "clock_hz": real.clock_hz}
+        for kernels in ("ref", "cortexm"):
+            echo(f"{board} {kernels}: building and running under QEMU -icount ...")
+            plain = measure(board, kernels, gen, work, profile=False)
+            prof = measure(board, kernels, gen, work, profile=True)
+            for T in lengths:
+                if plain.rows[T]["logits"] != want[T] or prof.rows[T]["logits"] != want[T]:
+                    raise EmbBertError(f"{board}/{kernels} T={T}: logits differ from the "
+                                       "simulation")
+            res["qemu"][f"{board}/{kernels}"] = {
+                T: {"instr": plain.rows[T]["instr"], "stack": plain.rows[T]["stack"],
+                    "arena": plain.rows[T]["arena"], "stages": prof.rows[T]["stages"],
+                    "stages_total": prof.rows[T]["instr"]} for T in lengths}
+    if host:
+        from .perf_host import c_runtime_ns, python_ns
+        echo("host: C runtime, PyTorch, ONNX Runtime (one thread) ...")
+        gen = export_for("host", mq, sha, work)
+        hres = {"c_runtime": c_runtime_ns(gen, work / "host", lengths)}
+        py, note = python_ns(ck, lengths, cfg.vocab_size)
+        hres.update(py)
+        res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name()}
+    return res
+
+
+def _cpu_name() -> str:
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                return ln.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def main(argv=None) -> int:
+    import argparse
+    import json
+
+    from .perf_report import write_report
+    ap = argparse.ArgumentParser(prog="python -m embbert.perf", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/sst2.pt "
+                    "if present, else random trained-like weights)")
+    ap.add_argument("--out", type=Path, default=REPO / "docs")
+    ap.add_argument("--no-host", action="store_true", help="skip the host comparison")
+    ap.add_argument("--kernels", action="store_true",
+                    help="only print per-kernel instruction counts (tools/bench/kernels_fw.c)")
+    args = ap.parse_args(argv)
+    try:
+        if args.kernels:
+            for board in ("qemu-m4", "qemu-m7"):
+                r, c = kernel_counts(board, "ref"), kernel_counts(board, "cortexm")
+                for name, (n, units) in r.items():
+                    print(f"{board} {name:14s} ref {n / units:7.2f}  cortexm "
+                          f"{c[name][0] / units:7.2f} instructions per MAC/element")
+            return 0
+        res = run_all(args.model, host=not args.no_host)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "benchmarks.json").write_text(json.dumps(res, indent=1) + "\n")
+        write_report(res, args.out)
+        print(f"wrote {args.out / 'BENCHMARKS.md'}, benchmarks.json, benchmarks.svg")
+        return 0
+    except EmbBertError as e:
+        print(f"error: {e}")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -96,7 +96,7 @@ def fake_quant_forward(model: EmbBert, mq: QuantModel, ids: torch.Tensor,
         wdw = layer.conv.dw.weight[:, 0, :] * g.repeat_interleave(a)[:, None]
         wpw = -lam2 * layer.conv.pw.weight
         hn = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + RMS_EPS)
-        h = fq_static(hn, float(L.h_scale), float(L.h_inv), oh)                             # [B, T, d]
+        h = fq_static(hn, float(L.h_scale), float(L.h_inv), oh)  # [B, T, d]
         q = fq_row(h @ fq_weight(wq, oh).T + bq, oh)
         s = (q @ h.transpose(1, 2)).masked_fill(~valid[:, None, :], float("-inf"))
         p = torch.exp(s - s.amax(-1, keepdim=True).detach())

@@ -64,41 +64,56 @@ static inline __attribute__((always_inline)) void dot21(int32_t a[2], const int8
     a[0] = a0, a[1] = a1;
 }
 
-/* the hot path: a row pair over nb full 32-column blocks, kept in its own small function so
- * the compiler keeps the four sums, three pointers and the operands in registers */
-static __attribute__((noinline)) void rowpair22(float f[4], const int8_t *restrict w0,
-                                                const int8_t *restrict w1,
-                                                const uint16_t *restrict s0,
-                                                const uint16_t *restrict s1,
-                                                const uint32_t *restrict xw, uint32_t nb) {
-    float f00 = f[0], f01 = f[1], f10 = f[2], f11 = f[3];
-    for (uint32_t b = 0; b < nb; b++, w0 += 32, w1 += 32, xw += 32) {
-        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-        STEP22(0u); STEP22(1u); STEP22(2u); STEP22(3u);
-        STEP22(4u); STEP22(5u); STEP22(6u); STEP22(7u);
-        const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
-        f00 = f00 + (float)a00 * sa;
-        f01 = f01 + (float)a01 * sa;
-        f10 = f10 + (float)a10 * sb;
-        f11 = f11 + (float)a11 * sb;
+/* The hot path: row pairs [0, 2 * np) over nb whole 32-column blocks. Its own small function
+ * so the compiler keeps the four sums, three pointers and the operands in registers; y0/y1
+ * hold the partial sums of earlier chunks unless `first`. */
+static __attribute__((noinline)) void rows22(float *restrict y0, float *restrict y1,
+                                             const int8_t *restrict wq,
+                                             const uint16_t *restrict sc, uint32_t cols,
+                                             uint32_t nbt, uint32_t np,
+                                             const uint32_t *restrict xw0, uint32_t nb,
+                                             int first) {
+    for (uint32_t p = 0; p < np; p++, y0 += 2, y1 += 2) {
+        const int8_t *w0 = wq + (size_t)(2u * p) * cols, *w1 = w0 + cols;
+        const uint16_t *s0 = sc + (size_t)(2u * p) * nbt, *s1 = s0 + nbt;
+        const uint32_t *xw = xw0;
+        float f00 = 0.0f, f01 = 0.0f, f10 = 0.0f, f11 = 0.0f;
+        if (!first) f00 = y0[0], f01 = y1[0], f10 = y0[1], f11 = y1[1];
+        for (uint32_t b = 0; b < nb; b++, w0 += 32, w1 += 32, xw += 32) {
+            int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+            STEP22(0u); STEP22(1u); STEP22(2u); STEP22(3u);
+            STEP22(4u); STEP22(5u); STEP22(6u); STEP22(7u);
+            const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
+            f00 = f00 + (float)a00 * sa;
+            f01 = f01 + (float)a01 * sa;
+            f10 = f10 + (float)a10 * sb;
+            f11 = f11 + (float)a11 * sb;
+        }
+        y0[0] = f00, y1[0] = f01, y0[1] = f10, y1[1] = f11;
     }
-    f[0] = f00, f[1] = f01, f[2] = f10, f[3] = f11;
 }
 
-static __attribute__((noinline)) void rowpair21(float f[2], const int8_t *restrict w0,
-                                                const int8_t *restrict w1,
-                                                const uint16_t *restrict s0,
-                                                const uint16_t *restrict s1,
-                                                const uint32_t *restrict xw, uint32_t nb) {
-    float f0 = f[0], f1 = f[1];
-    for (uint32_t b = 0; b < nb; b++, w0 += 32, w1 += 32, xw += 16) {
-        int32_t a0 = 0, a1 = 0;
-        STEP21(0u); STEP21(1u); STEP21(2u); STEP21(3u);
-        STEP21(4u); STEP21(5u); STEP21(6u); STEP21(7u);
-        f0 = f0 + (float)a0 * ebq_cm_f16(s0[b]);
-        f1 = f1 + (float)a1 * ebq_cm_f16(s1[b]);
+/* the same for one token (xw not interleaved) */
+static __attribute__((noinline)) void rows21(float *restrict y0, const int8_t *restrict wq,
+                                             const uint16_t *restrict sc, uint32_t cols,
+                                             uint32_t nbt, uint32_t np,
+                                             const uint32_t *restrict xw0, uint32_t nb,
+                                             int first) {
+    for (uint32_t p = 0; p < np; p++, y0 += 2) {
+        const int8_t *w0 = wq + (size_t)(2u * p) * cols, *w1 = w0 + cols;
+        const uint16_t *s0 = sc + (size_t)(2u * p) * nbt, *s1 = s0 + nbt;
+        const uint32_t *xw = xw0;
+        float f0 = 0.0f, f1 = 0.0f;
+        if (!first) f0 = y0[0], f1 = y0[1];
+        for (uint32_t b = 0; b < nb; b++, w0 += 32, w1 += 32, xw += 16) {
+            int32_t a0 = 0, a1 = 0;
+            STEP21(0u); STEP21(1u); STEP21(2u); STEP21(3u);
+            STEP21(4u); STEP21(5u); STEP21(6u); STEP21(7u);
+            f0 = f0 + (float)a0 * ebq_cm_f16(s0[b]);
+            f1 = f1 + (float)a1 * ebq_cm_f16(s1[b]);
+        }
+        y0[0] = f0, y0[1] = f1;
     }
-    f[0] = f0, f[1] = f1;
 }
 
 /* one row of an odd row count, one token (xw with `words` per 4 columns: 2 or 4) */
@@ -133,22 +148,18 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
     const int8_t *wq = w->q + c0;
     const uint16_t *sc = w->scale + c0 / bl;
     const int first = (c0 == 0u);
-    const int full = (bl == 32u) && (len % 32u == 0u); /* whole 32-column blocks only */
     uint32_t o = 0;
+    if (bl == 32u && len % 32u == 0u) { /* whole 32-column blocks: the hot path */
+        if (nt == 2u)
+            rows22(y0, y1, wq, sc, cols, nb, rows / 2u, xw, len / 32u, first);
+        else
+            rows21(y0, wq, sc, cols, nb, rows / 2u, xw, len / 32u, first);
+        o = rows & ~1u;
+    }
     for (; o + 2u <= rows; o += 2u) {
         const int8_t *w0 = wq + (size_t)o * cols, *w1 = w0 + cols;
         const uint16_t *s0 = sc + (size_t)o * nb, *s1 = s0 + nb;
-        if (full) {
-            float f[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-            if (!first) f[0] = y0[o], f[1] = y1[o], f[2] = y0[o + 1u], f[3] = y1[o + 1u];
-            if (nt == 2u) {
-                rowpair22(f, w0, w1, s0, s1, xw, len / 32u);
-                y0[o] = f[0], y1[o] = f[1], y0[o + 1u] = f[2], y1[o + 1u] = f[3];
-            } else {
-                rowpair21(f, w0, w1, s0, s1, xw, len / 32u);
-                y0[o] = f[0], y0[o + 1u] = f[1];
-            }
-        } else if (nt == 2u) {
+        if (nt == 2u) {
             float f00 = 0.0f, f01 = 0.0f, f10 = 0.0f, f11 = 0.0f;
             if (!first) f00 = y0[o], f01 = y1[o], f10 = y0[o + 1u], f11 = y1[o + 1u];
             for (uint32_t c = 0, b = 0; c < len; c += bl, b++) {

@@ -1,0 +1,113 @@
+/* Attention scores for Cortex-M: two query rows x two keys per inner step (2 x 2 tile).
+ *
+ * The query rows are widened to int16 pairs once (interleaved, as the activations of
+ * ebq_linear_q8); each key word is loaded and split with SXTB16 once for both queries:
+ * 16 MACs = 2 LDR + 2 LDRD + 4 SXTB16 + 8 SMLAD. The integer dot products are exact and the
+ * float epilogue (scale, outlier channels) runs in the ref's order: same bits as
+ * src/ref/ebq_attn_scores.c. */
+#include "ebq_cm.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+#define MAXD 256u /* widest widened query pair on the stack: 2 x 256 int16 = 1 KiB */
+
+#define STEP(k)                                                                            \
+    do {                                                                                   \
+        const uint32_t q0e = qw[4u * (k)], q0o = qw[4u * (k) + 1u];                        \
+        const uint32_t q1e = qw[4u * (k) + 2u], q1o = qw[4u * (k) + 3u];                   \
+        const uint32_t ka = ebq_cm_ld32(h0 + 4u * (k));                                    \
+        const uint32_t kae = ebq_cm_sxtb16(ka), kao = ebq_cm_sxtb16_ror8(ka);              \
+        a00 = ebq_cm_smlad(kae, q0e, a00);                                                 \
+        a00 = ebq_cm_smlad(kao, q0o, a00);                                                 \
+        a10 = ebq_cm_smlad(kae, q1e, a10);                                                 \
+        a10 = ebq_cm_smlad(kao, q1o, a10);                                                 \
+        const uint32_t kb = ebq_cm_ld32(h1 + 4u * (k));                                    \
+        const uint32_t kbe = ebq_cm_sxtb16(kb), kbo = ebq_cm_sxtb16_ror8(kb);              \
+        a01 = ebq_cm_smlad(kbe, q0e, a01);                                                 \
+        a01 = ebq_cm_smlad(kbo, q0o, a01);                                                 \
+        a11 = ebq_cm_smlad(kbe, q1e, a11);                                                 \
+        a11 = ebq_cm_smlad(kbo, q1o, a11);                                                 \
+    } while (0)
+
+/* acc[query][key] for key pairs (j, j+1), j < T - 1, stepping by 2; d % 32 == 0 */
+static __attribute__((noinline)) void pairs22(float *restrict s0, float *restrict s1,
+                                              const uint32_t *restrict qw0,
+                                              const int8_t *restrict H, uint32_t T,
+                                              uint32_t d, float qs0, float qs1) {
+    for (uint32_t j = 0; j + 1u < T; j += 2u) {
+        const int8_t *h0 = H + (size_t)j * d, *h1 = h0 + d;
+        const uint32_t *qw = qw0;
+        int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+        for (uint32_t c = 0; c < d; c += 32u, h0 += 32, h1 += 32, qw += 32) {
+            STEP(0u); STEP(1u); STEP(2u); STEP(3u);
+            STEP(4u); STEP(5u); STEP(6u); STEP(7u);
+        }
+        s0[j] = (float)a00 * qs0, s0[j + 1u] = (float)a01 * qs0;
+        s1[j] = (float)a10 * qs1, s1[j + 1u] = (float)a11 * qs1;
+    }
+}
+
+/* one query (widened, not interleaved: 2 words per 4 columns) against key j */
+static int32_t dot1(const uint32_t *restrict qw, uint32_t words, const int8_t *restrict h,
+                    uint32_t d) {
+    int32_t acc = 0;
+    for (uint32_t c = 0; c < d; c += 4u, qw += words) {
+        const uint32_t k = ebq_cm_ld32(h + c);
+        acc = ebq_cm_smlad(ebq_cm_sxtb16(k), qw[0], acc);
+        acc = ebq_cm_smlad(ebq_cm_sxtb16_ror8(k), qw[1], acc);
+    }
+    return acc;
+}
+
+/* s[n][T] <- q[n][d] . H[T][d] (+ float outlier channels) */
+void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *restrict qs,
+                     const float *restrict qo, uint32_t n_o, uint32_t n,
+                     const int8_t *restrict H, const uint16_t *restrict HO, uint32_t ho_stride,
+                     const uint8_t *restrict segs, uint32_t T, uint32_t d) {
+    for (uint32_t i = 0; i < n; i += 2u) {
+        const uint32_t nq = (n - i >= 2u) ? 2u : 1u;
+        float *s0 = s + (size_t)i * T, *s1 = s0 + T;
+        if (d % 4u != 0u || d > MAXD) { /* any other width: the reference loop */
+            for (uint32_t k = i; k < i + nq; k++) {
+                const int8_t *qk = q + (size_t)k * d;
+                for (uint32_t j = 0; j < T; j++) {
+                    int32_t acc = 0;
+                    for (uint32_t c = 0; c < d; c++) acc += (int32_t)qk[c] * (int32_t)H[(size_t)j * d + c];
+                    s[(size_t)k * T + j] = (float)acc * qs[k];
+                }
+            }
+        } else {
+            uint32_t qw[MAXD]; /* [c/4][query][2] */
+            const uint32_t words = 2u * nq;
+            for (uint32_t c = 0; c < d; c += 4u) {
+                for (uint32_t k = 0; k < nq; k++) {
+                    const uint32_t v = ebq_cm_ld32(q + (size_t)(i + k) * d + c);
+                    qw[(c / 4u) * words + 2u * k] = ebq_cm_sxtb16(v);
+                    qw[(c / 4u) * words + 2u * k + 1u] = ebq_cm_sxtb16_ror8(v);
+                }
+            }
+            uint32_t j = 0;
+            if (nq == 2u && d % 32u == 0u) {
+                pairs22(s0, s1, qw, H, T, d, qs[i], qs[i + 1u]);
+                j = T & ~1u;
+            }
+            for (; j < T; j++)
+                for (uint32_t k = 0; k < nq; k++)
+                    s[(size_t)(i + k) * T + j] =
+                        (float)dot1(qw + 2u * k, words, H + (size_t)j * d, d) * qs[i + k];
+        }
+        if (n_o) { /* outlier channels in float, after the integer part (ref order) */
+            for (uint32_t k = i; k < i + nq; k++) {
+                const float *qok = qo + (size_t)k * n_o;
+                float *sk = s + (size_t)k * T;
+                for (uint32_t j = 0; j < T; j++) {
+                    float v = sk[j];
+                    for (uint32_t m = 0; m < n_o; m++)
+                        v = v + qok[m] * ebq_cm_f16(HO[(size_t)j * ho_stride + m]);
+                    sk[j] = v;
+                }
+            }
+        }
+    }
+    (void)segs; /* masked keys are scored too (cheaper than testing); softmax skips them */
+}

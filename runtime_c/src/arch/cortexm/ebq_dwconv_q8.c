@@ -1,0 +1,110 @@
+/* Causal depthwise Conv1D for Cortex-M: two output rows x two channels per inner step.
+ *
+ * The sum runs over taps j down the columns of H. Per group of 4 rows r..r+3 and channel pair
+ * (c, c+1), four halfword loads packed in two words and split with SXTB16 give the stride-2
+ * row pairs (H[r][c], H[r+2][c]), (H[r+1][c], H[r+3][c]) (and the same for c+1); the taps of a
+ * channel split the same way from one word, (w[j], w[j+2]) and (w[j+1], w[j+3]). Output row
+ * t+1 sees the same rows one tap later: its taps (w[j-1], w[j+1]) and (w[j], w[j+2]) come
+ * from one unaligned word load at j - 1. 16 MACs = 4 LDRH + 2 PKHBT + 4 SXTB16 (rows) +
+ * 4 LDR + 8 SXTB16 (taps) + 8 SMLAD. Fast path: a = 1, k % 4 == 0, one block of taps
+ * (k <= 32, the default k = 32), no row before 0; anything else runs the reference loop.
+ * Same bits as src/ref/ebq_dwconv_q8.c. */
+#include "ebq_cm.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+/* one output row t, any shape: the reference loop */
+static void row_any(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t d,
+                    uint32_t a, float h_scale, const ebq_qtensor *restrict w) {
+    const uint32_t k = w->cols, bl = w->block, nb = w->n_blocks, rows = w->rows;
+    const uint32_t j0 = (t + 1u >= k) ? 0u : k - 1u - t;
+    for (uint32_t ch = 0; ch < rows; ch++) {
+        const uint32_t ic = ch / a;
+        const int8_t *wr = w->q + (size_t)ch * k;
+        float acc_f = 0.0f;
+        for (uint32_t b = 0; b < nb; b++) {
+            const uint32_t c0 = b * bl, c1 = (c0 + bl < k) ? c0 + bl : k;
+            int32_t acc = 0;
+            for (uint32_t j = (c0 > j0 ? c0 : j0); j < c1; j++)
+                acc += (int32_t)wr[j] * (int32_t)H[(size_t)(t + j - (k - 1u)) * d + ic];
+            acc_f = acc_f + (float)acc * ebq_cm_f16(w->scale[(size_t)ch * nb + b]);
+        }
+        acc_f = acc_f * h_scale;
+        c[ch] = acc_f + w->bias[ch];
+    }
+}
+
+/* rows t and t+1 (t >= k - 1), channels in pairs; c0, c1 the two output rows */
+static __attribute__((noinline)) void rows2(float *restrict c0, float *restrict c1,
+                                            const int8_t *restrict H, uint32_t t, uint32_t d,
+                                            float h_scale, const ebq_qtensor *restrict w) {
+    const uint32_t k = w->cols;
+    const int8_t *base = H + (size_t)(t + 1u - k) * d; /* row of tap 0 for output t */
+    for (uint32_t ch = 0; ch + 1u < d; ch += 2u) {
+        const int8_t *wa = w->q + (size_t)ch * k, *wb = wa + k;
+        const int8_t *h = base + ch;
+        int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0; /* channel a/b x output t/t+1 */
+        for (uint32_t j = 0; j < k; j += 4u, h += 4u * (size_t)d) {
+            const uint32_t r02 = ebq_cm_pkhbt(ebq_cm_ld16(h), ebq_cm_ld16(h + 2u * d));
+            const uint32_t r13 = ebq_cm_pkhbt(ebq_cm_ld16(h + d), ebq_cm_ld16(h + 3u * d));
+            const uint32_t ha02 = ebq_cm_sxtb16(r02), hb02 = ebq_cm_sxtb16_ror8(r02);
+            const uint32_t ha13 = ebq_cm_sxtb16(r13), hb13 = ebq_cm_sxtb16_ror8(r13);
+            const uint32_t xa = ebq_cm_ld32(wa + j), xb = ebq_cm_ld32(wb + j);
+            a0 = ebq_cm_smlad(ebq_cm_sxtb16(xa), ha02, a0);
+            a0 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(xa), ha13, a0);
+            b0 = ebq_cm_smlad(ebq_cm_sxtb16(xb), hb02, b0);
+            b0 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(xb), hb13, b0);
+            /* output t+1: taps j-1 .. j+2 on the same rows (tap -1 does not exist) */
+            const uint32_t ya = j ? ebq_cm_ld32(wa + j - 1u) : (xa << 8);
+            const uint32_t yb = j ? ebq_cm_ld32(wb + j - 1u) : (xb << 8);
+            a1 = ebq_cm_smlad(ebq_cm_sxtb16(ya), ha02, a1);
+            a1 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(ya), ha13, a1);
+            b1 = ebq_cm_smlad(ebq_cm_sxtb16(yb), hb02, b1);
+            b1 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(yb), hb13, b1);
+        }
+        /* output t+1, last tap: row t+1 */
+        const int8_t *last = base + (size_t)k * d + ch;
+        a1 += (int32_t)wa[k - 1u] * (int32_t)last[0];
+        b1 += (int32_t)wb[k - 1u] * (int32_t)last[1];
+        const float sa = ebq_cm_f16(w->scale[ch]), sb = ebq_cm_f16(w->scale[ch + 1u]);
+        float f;
+        f = (0.0f + (float)a0 * sa) * h_scale, c0[ch] = f + w->bias[ch];
+        f = (0.0f + (float)b0 * sb) * h_scale, c0[ch + 1u] = f + w->bias[ch + 1u];
+        f = (0.0f + (float)a1 * sa) * h_scale, c1[ch] = f + w->bias[ch];
+        f = (0.0f + (float)b1 * sb) * h_scale, c1[ch + 1u] = f + w->bias[ch + 1u];
+    }
+}
+
+/* c[n][a*d] <- rows t .. t+n-1 */
+void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
+                   uint32_t ho_stride, uint32_t t, uint32_t n, uint32_t d, uint32_t a,
+                   float h_scale, const ebq_qtensor *restrict w) {
+    const uint32_t k = w->cols, rows = w->rows;
+    const int fast = a == 1u && k % 4u == 0u && w->n_blocks == 1u && d % 2u == 0u;
+    for (uint32_t i = 0; i < n;) {
+        float *ci = c + (size_t)i * rows;
+        if (fast && n - i >= 2u && t + i + 1u >= k) {
+            rows2(ci, ci + rows, H, t + i, d, h_scale, w);
+            i += 2u;
+        } else {
+            row_any(ci, H, t + i, d, a, h_scale, w);
+            i += 1u;
+        }
+    }
+    /* outlier input channels: their full kernels in float (ref order) */
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t ti = t + i, j0 = (ti + 1u >= k) ? 0u : k - 1u - ti;
+        float *ci = c + (size_t)i * rows;
+        for (uint32_t m = 0; m < w->n_outliers; m++) {
+            for (uint32_t e = 0; e < a; e++) {
+                const uint32_t row = (uint32_t)w->outlier_idx[m] * a + e;
+                const uint16_t *wo = w->outlier_w + (size_t)(m * a + e) * k;
+                float v = 0.0f;
+                for (uint32_t j = j0; j < k; j++)
+                    v = v + ebq_cm_f16(wo[j]) *
+                                ebq_cm_f16(HO[(size_t)(ti + j - (k - 1u)) * ho_stride + m]);
+                ci[row] = v + w->bias[row];
+            }
+        }
+    }
+}

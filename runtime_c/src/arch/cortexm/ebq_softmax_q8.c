@@ -1,0 +1,56 @@
+/* Softmax numerators for Cortex-M: the ref's numerics, with the work skipped where the result
+ * is known. e = sat_i8(127 * ebq_exp(x)), x = s - max <= 0, is 0 for every x < -5.6
+ * (127 e^-5.6 = 0.47 < 0.5, far outside ebq_exp's 3e-7 error), so those keys cost a compare;
+ * the rest run ebq_exp's exact operation sequence without the clamps it cannot hit there
+ * (x in [-5.6, 0]: no clamp, n in [-8, 0]). Same bits as src/ref/ebq_softmax_q8.c. */
+#include "ebq_cm.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+#define X_ZERO -5.6f /* below: the numerator rounds to 0 */
+
+/* ebq_exp(x) for x in [-5.6, 0], operation for operation */
+static inline float exp_neg(float x) {
+    const float v = x * 0x1.715476p+0f;
+    const int32_t n = (int32_t)(v + (v >= 0.0f ? 0.5f : -0.5f));
+    const float nf = (float)n;
+    float r = x - nf * 0x1.63p-1f;
+    r = r - nf * -0x1.bd0106p-13f;
+    float p = 0x1.6c16c2p-10f;
+    p = 0x1.111112p-7f + r * p;
+    p = 0x1.555556p-5f + r * p;
+    p = 0x1.555556p-3f + r * p;
+    p = 0x1p-1f + r * p;
+    p = 1.0f + r * p;
+    p = 1.0f + r * p;
+    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
+}
+
+/* e[T] (int8 values in int16) <- s[T]; returns Z = sum(e) */
+int32_t ebq_softmax_q8(int16_t *restrict e, const float *restrict s,
+                       const uint8_t *restrict segs, uint32_t T) {
+    float mx = 0.0f;
+    int any = 0;
+    for (uint32_t j = 0; j < T; j++) {
+        if (segs[j] == 0) continue;
+        if (!any || s[j] > mx) mx = s[j];
+        any = 1;
+    }
+    int32_t Z = 0;
+    for (uint32_t j = 0; j < T; j++) {
+        int16_t v = 0;
+        if (segs[j] != 0) {
+            const float x = s[j] - mx;
+            if (x >= X_ZERO) {
+                /* p * 127 is in [0, 127.0001]: sat_i8 reduces to round-half-up and min */
+                const int32_t q = (int32_t)(exp_neg(x) * 127.0f + 0.5f);
+                v = (int16_t)(q > 127 ? 127 : q);
+            } else if (x != x) { /* NaN scores: ebq_exp(NaN) = 1, as in the ref */
+                v = 127;
+            }
+        }
+        e[j] = v;
+        Z += v;
+    }
+    return Z;
+}
