@@ -1,0 +1,50 @@
+"""The bundled SST-2 model over its whole dev set: the C runtime (host build) against the
+quantized simulation (must be bit-exact) and against fp32 PyTorch (argmax >= 99%)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from embbert.boards import load_board
+from embbert.checkpoint import file_sha256, load
+from embbert.data import load_split
+from embbert.evaluate import encode_examples, fp32_logits
+from embbert.exporter import default_calibration, export_quantized
+from embbert.hostbuild import build_run, run_model
+from embbert.quant import quantize
+from embbert.tokenizer import from_json
+
+from .conftest import REPO
+
+MODEL = REPO / "models" / "sst2.pt"
+pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason="models/sst2.pt not bundled")
+
+
+def test_sst2_dev_c_runtime_vs_simulation_and_fp32(tmp_path: Path):
+    ck = load(MODEL)
+    examples = load_split("sst2", "dev")
+    seqs = encode_examples(from_json(ck.tokenizer), examples, ck.config.max_len)
+    calib, _ = default_calibration(ck, ck.config.max_len)
+    mq = quantize(ck, calib, sha256=file_sha256(MODEL))
+    export_quantized(mq, load_board("host"), tmp_path / "gen", sha256=file_sha256(MODEL),
+                     checkpoint=str(MODEL))
+    exe = build_run(tmp_path / "gen", tmp_path / "build")
+    rc, outs, err = run_model(exe, seqs)
+    assert rc == 0, err
+    dev = np.stack(outs)                                             # [N, C] from C
+    sim = mq.logits_batch(seqs)
+    ref = fp32_logits(ck.model(), seqs)
+    gold = np.array([e.label for e in examples])
+
+    assert dev.shape == sim.shape == (len(examples), 2)
+    assert np.array_equal(dev, sim), "C runtime is not bit-exact with the simulation"
+    agree_fp32 = float((dev.argmax(1) == ref.argmax(1)).mean())
+    err = np.abs(dev - ref)                                          # logit error vs fp32
+    cos = (dev * ref).sum(1) / (np.linalg.norm(dev, axis=1) * np.linalg.norm(ref, axis=1))
+    print(f"\nSST-2 dev ({len(examples)}): argmax agreement with fp32 {agree_fp32:.4f}, "
+          f"max abs logit error {err.max():.4f}, mean {err.mean():.4f}, "
+          f"cosine min {cos.min():.4f} mean {cos.mean():.5f}; accuracy C "
+          f"{(dev.argmax(1) == gold).mean():.4f} vs fp32 {(ref.argmax(1) == gold).mean():.4f}")
+    assert agree_fp32 >= 0.99
