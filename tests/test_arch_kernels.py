@@ -34,15 +34,22 @@ SIG = {
 }
 
 
-@pytest.fixture(scope="module")
-def libs(tmp_path_factory):
+# optimized kernel sets under test: cortexm (host shim), vec portable, vec with the host's
+# SIMD paths (-march=native: AVX2 code in vec/ebq_linear_q8.c on x86-64)
+OPT_SETS = {"cortexm": ("cortexm", ""), "vec": ("vec", ""), "vec-native": ("vec", "-march=native")}
+
+
+@pytest.fixture(scope="module", params=list(OPT_SETS))
+def libs(request, tmp_path_factory):
+    """{"ref": the oracle, "opt": the optimized set under test}"""
     out = {}
-    for kernels in ("ref", "cortexm"):
-        lib = C.CDLL(str(build_shared(tmp_path_factory.mktemp(kernels), kernels=kernels)))
+    for key, (kernels, cflags) in (("ref", ("ref", "")), ("opt", OPT_SETS[request.param])):
+        lib = C.CDLL(str(build_shared(tmp_path_factory.mktemp(kernels), kernels=kernels,
+                                      cflags=cflags)))
         for name, (res, args) in SIG.items():
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
-        out[kernels] = lib
+        out[key] = lib
     return out
 
 
@@ -51,13 +58,13 @@ def bits(a: np.ndarray) -> np.ndarray:
 
 
 def both(libs, name, make_out, *args):
-    """Runs kernel `name` of ref and cortexm on fresh copies of the outputs; returns both."""
+    """Runs kernel `name` of ref and the optimized set on fresh copies of the outputs."""
     res = {}
     for k, lib in libs.items():
         outs = make_out()
         r = getattr(lib, name)(*[ptr(o) for o in outs], *args)
         res[k] = (outs, r)
-    return res["ref"], res["cortexm"]
+    return res["ref"], res["opt"]
 
 
 # rows, cols, outliers, bias, n: 2 x 2 tiles, odd rows, 16/48/100-column blocks, cols % 4 != 0
@@ -131,16 +138,17 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
     for i in range(n):
         Z[i] = libs["ref"].ebq_softmax_q8(ptr(e[i]), ptr(np.ascontiguousarray(sr[i])),
                                           ptr(segs), T)
-    if n == 2:
-        e[1] = RNG.integers(0, 128, T)                       # a denser row too
-        e[1, ~valid] = 0
-        Z[1] = int(e[1].sum())
     sh = np.float32(3.9 / 127)
-    (ar,), _ = (r := both(libs, "ebq_attn_sum", lambda: [np.zeros((n, d), np.float32)],
-                          ptr(e), ptr(Z), n, ptr(H), ptr(HO), stride, T, d, float(sh),
-                          ptr(idx), n_o))[0]
-    (ac,), _ = r[1]
-    assert np.array_equal(bits(ar), bits(ac))
+    for density in (1.0, 0.1):      # second row dense, then sparse (listed key pairs)
+        if n == 2:
+            e[1] = RNG.integers(0, 128, T) * (RNG.random(T) < density)
+            e[1, ~valid] = 0
+            Z[1] = int(e[1].sum())
+        (ar,), _ = (r := both(libs, "ebq_attn_sum", lambda: [np.zeros((n, d), np.float32)],
+                              ptr(e), ptr(Z), n, ptr(H), ptr(HO), stride, T, d, float(sh),
+                              ptr(idx), n_o))[0]
+        (ac,), _ = r[1]
+        assert np.array_equal(bits(ar), bits(ac))
 
 
 @pytest.mark.parametrize("d,a,k,n_o,T", [(128, 1, 32, 0, 80), (16, 1, 4, 1, 12),
@@ -168,7 +176,12 @@ def test_rowwise_kernels_match_ref(libs):
     """quantize_row, rmsnorm, silu: elementwise, on ordinary and edge-case values."""
     for n, n_out in [(128, 0), (128, 4), (48, 1), (17, 2)]:
         idx = np.sort(RNG.choice(n, n_out, replace=False)).astype(np.uint16)
-        for v in [RNG.normal(0, 3, n), np.zeros(n), np.full(n, 1e-35), RNG.normal(0, 30, n)]:
+        edge = RNG.normal(0, 3, n)
+        edge[[1, 3, 5, 9]] = [np.nan, np.inf, -np.inf, -3e38]
+        big = RNG.normal(0, 3, n)
+        big[[0, 2]] = [4e3, -4e3]                                 # hn past +-127: the clamp
+        for v in [RNG.normal(0, 3, n), np.zeros(n), np.full(n, 1e-35), RNG.normal(0, 30, n),
+                  edge, big, -np.abs(RNG.normal(0, 3, n)), np.full(n, -0.0)]:
             v = v.astype(np.float32)
             out = lambda n=n, n_out=n_out: [np.zeros(n, np.int8),  # noqa: E731
                                             np.zeros(1, np.float32),
@@ -222,15 +235,27 @@ def e2e_model(tmp_path_factory):
     return mq, gens, seqs, tmp
 
 
-def test_host_model_with_cortexm_kernels_is_bit_exact(e2e_model):
-    """The whole model through the cortexm sources on the host, under ASan + UBSan."""
+@pytest.mark.parametrize("opt", list(OPT_SETS))
+def test_host_model_with_optimized_kernels_is_bit_exact(e2e_model, opt):
+    """The whole model through the cortexm (or vec) sources on the host, under ASan + UBSan."""
     from embbert.hostbuild import build_run, run_model
     mq, gens, seqs, tmp = e2e_model
-    exe = build_run(gens["host"], tmp / "host-cm", sanitize=True, kernels="cortexm")
+    kernels, cflags = OPT_SETS[opt]
+    exe = build_run(gens["host"], tmp / f"host-{opt}", sanitize=True, kernels=kernels,
+                    cflags=cflags)
     rc, outs, err = run_model(exe, seqs)
     assert rc == 0 and err == "", err
     c = np.array(outs, np.float32)
     assert np.array_equal(bits(c), bits(mq.logits_batch(seqs)))
+
+
+def test_kernels_come_from_the_board_with_an_override():
+    """fwbuild compiles the board TOML's kernel set; ref (the oracle) is one argument away."""
+    from embbert.fwbuild import RUNTIME, board_kernels, runtime_sources
+    assert board_kernels("qemu-m4") == "cortexm" and board_kernels("host") == "vec"
+    assert board_kernels("qemu-m4", "ref") == "ref"
+    names = {p.parent.name for p in runtime_sources(RUNTIME, board_kernels("qemu-m4", "ref"))}
+    assert "cortexm" not in names and "ref" in names
 
 
 @pytest.mark.qemu

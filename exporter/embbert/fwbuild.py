@@ -35,7 +35,15 @@ MPS2_CPU = {
     "qemu-m4": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16"],
     "qemu-m7": ["-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16"],
 }
-MPS2_KERNELS = "cortexm"
+
+
+def board_kernels(board: str, kernels: str | None = None) -> str:
+    """The kernel set to compile: `kernels` when given (e.g. "ref", the oracle, one switch
+    away), else the board TOML's `kernels` key (boards/<board>.toml)."""
+    if kernels is not None:
+        return kernels
+    from .boards import load_board
+    return load_board(board).kernels
 
 
 def runtime_sources(runtime_dir: Path = RUNTIME, kernels: str = "ref") -> list[Path]:
@@ -105,13 +113,15 @@ def _includes(platform_dir: Path, generated_dir: Path, runtime_dir: Path,
 def build_host(out: Path, *, generated_dir: Path = GENERATED, runtime_dir: Path = RUNTIME,
                runtime_srcs: Sequence[Path] | None = None, sanitize: bool = False,
                defines: Sequence[str] = (), include_dirs: Sequence[Path] = (),
-               cc: str = "cc") -> Path:
-    """The host firmware (stdin/stdout protocol); sanitize adds ASan + UBSan."""
+               cc: str = "cc", kernels: str | None = None) -> Path:
+    """The host firmware (stdin/stdout protocol); sanitize adds ASan + UBSan; kernels
+    overrides boards/host.toml's `kernels`."""
     _require_model(generated_dir)
     inc = _includes(FIRMWARE / "platform" / "host", generated_dir, runtime_dir, include_dirs)
     opt = SANITIZE if sanitize else ["-O2"]
     dfl = [f"-D{d}" for d in defines]
-    rt = list(runtime_srcs) if runtime_srcs is not None else runtime_sources(runtime_dir)
+    rt = (list(runtime_srcs) if runtime_srcs is not None
+          else runtime_sources(runtime_dir, board_kernels("host", kernels)))
     groups = [
         (firmware_sources("host"), FW_WARN + inc + dfl),
         (rt + sorted(generated_dir.glob("*.c")), OTHER_WARN + inc + dfl),
@@ -123,8 +133,10 @@ def build_host(out: Path, *, generated_dir: Path = GENERATED, runtime_dir: Path 
 
 def build_mps2(board: str, out: Path, *, generated_dir: Path = GENERATED,
                runtime_dir: Path = RUNTIME, runtime_srcs: Sequence[Path] | None = None,
-               defines: Sequence[str] = (), include_dirs: Sequence[Path] = ()) -> Path:
-    """The QEMU mps2 ELF for board qemu-m4 or qemu-m7 (what `pio run -e qemu_m4` builds)."""
+               defines: Sequence[str] = (), include_dirs: Sequence[Path] = (),
+               kernels: str | None = None) -> Path:
+    """The QEMU mps2 ELF for board qemu-m4 or qemu-m7 (what `pio run -e qemu_m4` builds), with
+    the board TOML's kernels unless `kernels` overrides them."""
     if board not in MPS2_CPU:
         raise EmbBertError(f"no mps2 build for board {board} (known: {', '.join(MPS2_CPU)})")
     _require_model(generated_dir)
@@ -134,7 +146,7 @@ def build_mps2(board: str, out: Path, *, generated_dir: Path = GENERATED,
     common = machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"] + NUMERICS
     dfl = [f"-D{d}" for d in defines]
     rt = (list(runtime_srcs) if runtime_srcs is not None
-          else runtime_sources(runtime_dir, MPS2_KERNELS))
+          else runtime_sources(runtime_dir, board_kernels(board, kernels)))
     groups = [
         (firmware_sources("mps2"), FW_WARN + inc + dfl),
         (rt + sorted(generated_dir.glob("*.c")), OTHER_WARN + inc + dfl),

@@ -23,19 +23,22 @@ def _make(target: str, build: Path, **vars: str) -> None:
 
 
 def build_run(model_dir: str | os.PathLike, build: str | os.PathLike,
-              sanitize: bool = False, profile: bool = False, kernels: str = "ref") -> Path:
+              sanitize: bool = False, profile: bool = False, kernels: str = "ref",
+              cflags: str = "") -> Path:
     """runtime + generated model + tools/ebq_run.c -> path of the ebq_run executable."""
     build = Path(build).resolve()
     _make("run", build, MODEL_DIR=str(Path(model_dir).resolve()), SAN="1" if sanitize else "0",
-          PROFILE="1" if profile else "0", KERNELS=kernels)
+          PROFILE="1" if profile else "0", KERNELS=kernels, CFLAGS=cflags)
     return build / "ebq_run"
 
 
-def build_shared(build: str | os.PathLike, sanitize: bool = False, kernels: str = "ref") -> Path:
+def build_shared(build: str | os.PathLike, sanitize: bool = False, kernels: str = "ref",
+                 cflags: str = "") -> Path:
     """The runtime as a shared library; kernels="cortexm" compiles src/arch/cortexm/ for the host
-    (its ACLE intrinsics come from a plain-C shim there), so tests can compare it with ref."""
+    (its ACLE intrinsics come from a plain-C shim there), so tests can compare it with ref;
+    cflags (e.g. "-march=native") reach the ISA-specific paths of src/arch/vec."""
     build = Path(build).resolve()
-    _make("shared", build, SAN="1" if sanitize else "0", KERNELS=kernels)
+    _make("shared", build, SAN="1" if sanitize else "0", KERNELS=kernels, CFLAGS=cflags)
     return build / "libembbert.so"
 
 

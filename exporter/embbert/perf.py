@@ -23,7 +23,16 @@ import numpy as np
 
 from .boards import load_board
 from .errors import EmbBertError
-from .fwbuild import FIRMWARE, MPS2_CPU, NUMERICS, REPO, RUNTIME, _compile_and_link, runtime_sources
+from .fwbuild import (
+    FIRMWARE,
+    MPS2_CPU,
+    NUMERICS,
+    REPO,
+    RUNTIME,
+    _compile_and_link,
+    board_kernels,
+    runtime_sources,
+)
 from .qemu import load_board as load_board_toml
 
 LENGTHS = (16, 32, 64, 128, 256)
@@ -236,9 +245,11 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
         echo("host: C runtime, PyTorch, ONNX Runtime (one thread) ...")
         gen = export_for("host", mq, sha, work)
         hres = {"c_runtime": c_runtime_ns(gen, work / "host", lengths)}
+        ref_ns = c_runtime_ns(gen, work / "host-ref", lengths, "ref")
         py, note = python_ns(ck, lengths, cfg.vocab_size)
         hres.update(py)
-        res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name()}
+        res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name(),
+                       "kernels": board_kernels("host"), "c_runtime_ref_ns": ref_ns}
     return res
 
 

@@ -1,5 +1,5 @@
-"""Host latency, one thread, same model and lengths: the C runtime (-O2 -march=native, ref
-kernels: the cortexm ones need the Arm DSP extension) vs PyTorch eager fp32, ONNX Runtime fp32
+"""Host latency, one thread, same model and lengths: the C runtime (-O2 -march=native, the
+host board's kernels: src/arch/vec, auto-vectorized) vs PyTorch eager fp32, ONNX Runtime fp32
 and ONNX Runtime dynamic int8 (when `onnxruntime` and `onnx` are installed). Median of repeated
 runs; ratios are taken within one run of this module so they share the machine's state."""
 
@@ -13,17 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .fwbuild import NUMERICS, REPO, RUNTIME, _compile_and_link, runtime_sources
+from .fwbuild import NUMERICS, REPO, RUNTIME, _compile_and_link, board_kernels, runtime_sources
 
 BENCH_HOST = REPO / "tools" / "bench" / "bench_host.c"
 MIN_SECONDS = 0.3
 
 
-def c_runtime_ns(generated: Path, work: Path, lengths) -> dict[int, float]:
+def c_runtime_ns(generated: Path, work: Path, lengths,
+                 kernels: str | None = None) -> dict[int, float]:
+    """{T: ns} for the C runtime with `kernels` (default: boards/host.toml's)."""
     inc = [f"-I{generated}", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}"]
+    srcs = runtime_sources(RUNTIME, board_kernels("host", kernels))
     exe = _compile_and_link(work / "bench_host", os.environ.get("CC", "cc"),
-                            [([BENCH_HOST, *runtime_sources(RUNTIME, "ref"),
-                               generated / "model_data.c"], ["-std=c11", "-Wall"] + inc)],
+                            [([BENCH_HOST, *srcs, generated / "model_data.c"],
+                              ["-std=c11", "-Wall"] + inc)],
                             ["-O2", "-march=native"] + NUMERICS, ["-lm"])
     out = subprocess.run([str(exe), *map(str, lengths)], capture_output=True, text=True,
                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout

@@ -105,7 +105,8 @@ def write_report(res: dict, out: Path) -> None:
                   "M7 cortexm"], rows)
     md += ["", "Peak stack: bytes below the caller's frame touched by `ebq_infer` (stack "
            "painting). The cortexm kernels keep the two widened query/activation rows "
-           "(int16) on the stack, at most 1 KiB.", ""]
+           "(int16) on the stack (at most 1 KiB) and softmax @ V its list of key pairs with a "
+           "non-zero numerator (at most 1.5 KiB).", ""]
 
     h = res.get("host")
     if h:
@@ -119,9 +120,10 @@ def write_report(res: dict, out: Path) -> None:
             rows.append([str(T)] + [f"{ns[k][T] / 1e6:.3f} ms" for k, _ in have] +
                         [f"{ns[k][T] / c:.1f}x" for k, _ in have[1:]])
         md += ["## Host, one thread", "",
-               f"{h['cpu']}; C runtime built -O2 -march=native with the ref kernels (the cortexm "
-               "kernels need the Arm DSP extension); median of repeated runs, all in one run "
-               f"of `make bench`, same tokens. {h['note']}.", ""]
+               f"{h['cpu']}; C runtime built -O2 -march=native with the host board's kernels "
+               f"(`{h.get('kernels', 'ref')}`: `runtime_c/src/arch/vec`, plain C loops the "
+               "compiler vectorizes, same bits as ref)" + _ref_note(h) + "; median of repeated "
+               f"runs, all in one run of `make bench`, same tokens. {h['note']}.", ""]
         md += _table(["T"] + [n for _, n in have] + [f"{n} / C" for _, n in have[1:]], rows)
         md += ["", "DESIGN.md anchors at T = 128 (another machine): " + ", ".join(
             f"{k} {v} ms" for k, v in HOST_ANCHOR_MS.items()) + ".", ""]
@@ -179,3 +181,12 @@ def svg(res: dict) -> str:
     o.append(f'<text x="{W - mr + 46}" y="{ly + 4}">TFLM+CMSIS-NN M4</text>')
     o.append("</svg>")
     return "\n".join(o) + "\n"
+
+
+def _ref_note(h: dict) -> str:
+    """ "; the ref kernels: x ms at T = 128" when the run measured them too."""
+    ref = {int(k): v for k, v in h.get("c_runtime_ref_ns", {}).items()}
+    if not ref:
+        return ""
+    T = 128 if 128 in ref else max(ref)
+    return f"; the portable ref kernels take {ref[T] / 1e6:.3f} ms at T = {T}"

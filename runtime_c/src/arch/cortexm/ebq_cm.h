@@ -20,6 +20,7 @@
 #pragma GCC optimize("no-schedule-insns")
 #endif
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -103,6 +104,49 @@ static inline float ebq_cm_f16(uint16_t h) {
 #else
     return ebq_f16_to_f32(h);
 #endif
+}
+
+/* float -> int32 rounding toward zero, saturating, NaN -> 0: what VCVT.S32.F32 does (the C
+ * cast is undefined out of range, so the host twin spells the cases out) */
+static inline int32_t ebq_cm_cvt_sat(float x) {
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+    float r;
+    __asm__("vcvt.s32.f32 %0, %1" : "=t"(r) : "t"(x));
+    return (int32_t)ebq_f32_bits(r);
+#else
+    if (x != x) return 0;
+    if (x >= 0x1p31f) return INT32_MAX;
+    if (x <= -0x1p31f) return INT32_MIN;
+    return (int32_t)x;
+#endif
+}
+
+/* min(v, 127) for v >= 0 (USAT #7) */
+static inline int32_t ebq_cm_usat7(int32_t v) {
+#if EBQ_CM_NATIVE && defined(__ARM_FEATURE_SAT)
+    return (int32_t)__usat(v, 7);
+#else
+    return v > 127 ? 127 : v;
+#endif
+}
+
+/* ebq_round_i32 (round half away from zero) for |v| < 2^31, branch-free: sign(v) *
+ * trunc(|v| + 0.5); |v| + 0.5 rounds exactly as the ref's v + 0.5 / v - 0.5 (round to nearest
+ * is symmetric) */
+static inline int32_t ebq_cm_round(float v) {
+    const int32_t t = ebq_cm_cvt_sat(fabsf(v) + 0.5f);
+    const int32_t s = (int32_t)ebq_f32_bits(v) >> 31; /* 0 or -1 */
+    return (t ^ s) - s;
+}
+
+/* ebq_sat_i8 for every input, branch-free: sign(v) * min(trunc(|v| + 0.5), 127). |v| + 0.5
+ * rounds exactly as the ref's v + 0.5 / v - 0.5 (round to nearest is symmetric), the clamp
+ * before the add cannot change the truncated result, and NaN converts to 0. */
+static inline int32_t ebq_cm_sat_i8(float v) {
+    const float a = fabsf(v) + 0.5f; /* VABS + VADD */
+    const int32_t t = ebq_cm_usat7(ebq_cm_cvt_sat(a));
+    const int32_t s = (int32_t)ebq_f32_bits(v) >> 31; /* 0 or -1 */
+    return (t ^ s) - s;
 }
 
 #endif /* EBQ_ARCH_CORTEXM_CM_H */

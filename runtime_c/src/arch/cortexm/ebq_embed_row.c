@@ -1,0 +1,57 @@
+/* Nano Embedder row for Cortex-M: both projections (d x rd, rd = 16 by default) in one pass.
+ *
+ * The ref calls ebq_linear_q8 twice with one token and a 16-column block, which misses its
+ * 32-column tiles and pays the per-call widening and epilogue loops twice. Here the two table
+ * rows are widened once, each output channel runs both dot products with SMLAD (per 4 columns:
+ * 2 LDR + 4 SXTB16 + 4 SMLAD + 2 widened loads) and the float work is the ref's, in the ref's
+ * order: (0 + sum * block scale) * row scale (+ bias), then (tok + pos) + seg. Other shapes
+ * (outlier columns, several blocks, rd % 4 != 0) call ebq_linear_q8 as the ref does. Same bits
+ * as src/ref/ebq_embed_row.c. */
+#include "ebq_cm.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+#define MAXR 64u /* widest table row widened on the stack */
+
+static int simple(const ebq_qtensor *w, uint32_t rd) {
+    return w->cols == rd && w->n_blocks == 1u && w->n_outliers == 0u;
+}
+
+/* x[d] = tok_proj(tok[id]) + pos_proj(pos[t]) + seg[s]; tmp[d] scratch */
+void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
+                   uint32_t id, uint32_t t, uint32_t s) {
+    const uint32_t d = m->config.d_model, rd = m->config.reduced_dim;
+    const ebq_qtensor *wt = &m->tok_proj, *wp = &m->pos_proj;
+    const float ts = ebq_cm_f16(m->tok_scale[id]), ps = ebq_cm_f16(m->pos_scale[t]);
+    const int8_t *xt = m->tok_q + (size_t)id * rd, *xp = m->pos_q + (size_t)t * rd;
+    const float *seg = m->seg + (size_t)s * d;
+    if (rd % 4u != 0u || rd > MAXR || !simple(wt, rd) || !simple(wp, rd)) {
+        ebq_linear_q8(x, xt, &ts, 0, 1u, wt);
+        ebq_linear_q8(tmp, xp, &ps, 0, 1u, wp);
+        for (uint32_t c = 0; c < d; c++) x[c] = (x[c] + tmp[c]) + seg[c];
+        return;
+    }
+    uint32_t xw[MAXR]; /* per 4 columns: tok (even, odd), pos (even, odd) */
+    for (uint32_t c = 0; c < rd; c += 4u) {
+        const uint32_t a = ebq_cm_ld32(xt + c), b = ebq_cm_ld32(xp + c);
+        xw[c] = ebq_cm_sxtb16(a), xw[c + 1u] = ebq_cm_sxtb16_ror8(a);
+        xw[c + 2u] = ebq_cm_sxtb16(b), xw[c + 3u] = ebq_cm_sxtb16_ror8(b);
+    }
+    const int8_t *qt = wt->q, *qp = wp->q;
+    for (uint32_t o = 0; o < d; o++, qt += rd, qp += rd) {
+        int32_t at = 0, ap = 0;
+        for (uint32_t c = 0; c < rd; c += 4u) {
+            const uint32_t a = ebq_cm_ld32(qt + c), b = ebq_cm_ld32(qp + c);
+            at = ebq_cm_smlad(ebq_cm_sxtb16(a), xw[c], at);
+            at = ebq_cm_smlad(ebq_cm_sxtb16_ror8(a), xw[c + 1u], at);
+            ap = ebq_cm_smlad(ebq_cm_sxtb16(b), xw[c + 2u], ap);
+            ap = ebq_cm_smlad(ebq_cm_sxtb16_ror8(b), xw[c + 3u], ap);
+        }
+        float vt = (0.0f + (float)at * ebq_cm_f16(wt->scale[o])) * ts;
+        float vp = (0.0f + (float)ap * ebq_cm_f16(wp->scale[o])) * ps;
+        if (wt->bias) vt = vt + wt->bias[o];
+        if (wp->bias) vp = vp + wp->bias[o];
+        x[o] = (vt + vp) + seg[o];
+    }
+    (void)tmp;
+}

@@ -1,0 +1,77 @@
+/* Causal depthwise Conv1D for hosts with SIMD (see ebq_vec.h). The taps of a channel are
+ * contiguous but its inputs run down a column of H, so the window of rows the n outputs read
+ * is first transposed to int16 [channel][row]; each output is then one fixed-length dot
+ * product of 32 taps, which the compiler vectorizes. Fast path: a = 1, k = 32 in one block,
+ * no row before 0; other rows and shapes take the reference loop. Float epilogue and outlier
+ * channels in the ref's order: same bits as src/ref/ebq_dwconv_q8.c. */
+#include "ebq_vec.h"
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+#define K 32u     /* taps of the fast path */
+#define MAXD 256u /* channels of the fast path */
+#define MAXN 8u   /* output rows per call of the fast path */
+
+/* one output row t, any shape: the reference loop over the int8 channels */
+static void row_any(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t d,
+                    uint32_t a, float h_scale, const ebq_qtensor *restrict w) {
+    const uint32_t k = w->cols, bl = w->block, nb = w->n_blocks, rows = w->rows;
+    const uint32_t j0 = (t + 1u >= k) ? 0u : k - 1u - t;
+    for (uint32_t ch = 0; ch < rows; ch++) {
+        const uint32_t ic = ch / a;
+        const int8_t *wr = w->q + (size_t)ch * k;
+        float acc_f = 0.0f;
+        for (uint32_t b = 0; b < nb; b++) {
+            const uint32_t c0 = b * bl, c1 = (c0 + bl < k) ? c0 + bl : k;
+            int32_t acc = 0;
+            for (uint32_t j = (c0 > j0 ? c0 : j0); j < c1; j++)
+                acc += (int32_t)wr[j] * (int32_t)H[(size_t)(t + j - (k - 1u)) * d + ic];
+            acc_f = acc_f + (float)acc * ebq_f16_to_f32(w->scale[(size_t)ch * nb + b]);
+        }
+        acc_f = acc_f * h_scale;
+        c[ch] = acc_f + w->bias[ch];
+    }
+}
+
+/* c[n][a*d] <- rows t .. t+n-1 */
+void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
+                   uint32_t ho_stride, uint32_t t, uint32_t n, uint32_t d, uint32_t a,
+                   float h_scale, const ebq_qtensor *restrict w) {
+    const uint32_t k = w->cols, rows = w->rows;
+    const int fast = a == 1u && k == K && w->n_blocks == 1u && d <= MAXD && n <= MAXN &&
+                     t + 1u >= k;
+    if (fast) {
+        int16_t win[MAXD][K + MAXN - 1u]; /* [channel][row t - k + 1 + r] */
+        const int8_t *base = H + (size_t)(t + 1u - k) * d;
+        for (uint32_t r = 0; r < k + n - 1u; r++)
+            for (uint32_t ch = 0; ch < d; ch++) win[ch][r] = base[(size_t)r * d + ch];
+        for (uint32_t i = 0; i < n; i++) {
+            float *ci = c + (size_t)i * rows;
+            for (uint32_t ch = 0; ch < d; ch++) {
+                const int32_t acc = ebq_vec_dot32(w->q + (size_t)ch * K, win[ch] + i);
+                float acc_f = 0.0f + (float)acc * ebq_vec_f16(w->scale[ch]);
+                acc_f = acc_f * h_scale;
+                ci[ch] = acc_f + w->bias[ch];
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            row_any(c + (size_t)i * rows, H, t + i, d, a, h_scale, w);
+    }
+    /* outlier input channels: their full kernels in float (ref order) */
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t ti = t + i, j0 = (ti + 1u >= k) ? 0u : k - 1u - ti;
+        float *ci = c + (size_t)i * rows;
+        for (uint32_t m = 0; m < w->n_outliers; m++) {
+            for (uint32_t e = 0; e < a; e++) {
+                const uint32_t row = (uint32_t)w->outlier_idx[m] * a + e;
+                const uint16_t *wo = w->outlier_w + (size_t)(m * a + e) * k;
+                float v = 0.0f;
+                for (uint32_t j = j0; j < k; j++)
+                    v = v + ebq_f16_to_f32(wo[j]) *
+                                ebq_f16_to_f32(HO[(size_t)(ti + j - (k - 1u)) * ho_stride + m]);
+                ci[row] = v + w->bias[row];
+            }
+        }
+    }
+}

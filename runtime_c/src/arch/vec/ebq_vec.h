@@ -1,0 +1,54 @@
+/* Shared helpers of the vectorizable host kernels (src/arch/vec): plain C11 loops shaped so
+ * that GCC/Clang at -O2 turn them into SIMD code (e.g. AVX2/AVX-512 VPMADDWD on x86-64 with
+ * -march=native, NEON on AArch64): fixed trip counts, int16 operands, int32 sums.
+ * Integer sums are exact in any order; every float operation stays in the ref's order. */
+#ifndef EBQ_ARCH_VEC_H
+#define EBQ_ARCH_VEC_H
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* -O2 in GCC 12 only vectorizes loops with the "very cheap" cost model, which rejects these
+ * reductions; O3-level vectorization of the integer loops changes no result (exact sums). */
+#pragma GCC optimize("O3", "fp-contract=off", "no-fast-math")
+#endif
+
+#include <stdint.h>
+
+#include "embbert/numerics.h"
+
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+/* sum of 32 products int8 x int8 (as int16) -> int32 */
+static inline int32_t ebq_vec_dot32(const int8_t *restrict a, const int16_t *restrict b) {
+    int32_t s = 0;
+    for (uint32_t c = 0; c < 32u; c++) s += (int32_t)((int16_t)a[c] * b[c]);
+    return s;
+}
+
+/* the two sums of `len` (a constant after inlining: 16 or 32) products of one int8 row a
+ * with two int16 rows b0, b1 (a loaded once) */
+static inline __attribute__((always_inline)) void ebq_vec_dot2(int32_t s[2],
+                                                               const int8_t *restrict a,
+                                                               const int16_t *restrict b0,
+                                                               const int16_t *restrict b1,
+                                                               uint32_t len) {
+    int32_t s0 = 0, s1 = 0;
+    for (uint32_t c = 0; c < len; c++) {
+        const int16_t x = a[c];
+        s0 += (int32_t)(x * b0[c]);
+        s1 += (int32_t)(x * b1[c]);
+    }
+    s[0] = s0, s[1] = s1;
+}
+
+/* FP16 bit pattern -> float, exact either way (one VCVTPH2PS where the CPU has F16C) */
+static inline float ebq_vec_f16(uint16_t h) {
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    return ebq_f16_to_f32(h);
+#endif
+}
+
+#endif /* EBQ_ARCH_VEC_H */
