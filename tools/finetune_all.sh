@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 RECIPES="
 sst2 4 5e-4 32
 snips 8 5e-4 32
-nlu 10 5e-4 32
+nlu 30 1e-3 32
 emotion 8 5e-4 32
 limit 6 5e-4 32
 ag_news 10 5e-4 32
