@@ -64,4 +64,21 @@ static inline uint16_t ebq_f32_to_f16(float f) {
 /* e^x, clamped to [-87, 88]; relative error < 3e-7; bit-exact with numerics.exp_f32. */
 float ebq_exp(float x);
 
+/* The core of ebq_exp once n = round(x log2 e) is known (x = n ln2 + r, two-part ln 2; e^r by a
+ * degree-6 Taylor polynomial in Horner form; 2^n from bits). Shared by every ISA's kernels so
+ * that inlined copies stay operation-for-operation identical. */
+static inline float ebq_exp_core(float x, int32_t n) {
+    const float nf = (float)n;
+    float r = x - nf * 0x1.63p-1f;
+    r = r - nf * -0x1.bd0106p-13f;
+    float p = 0x1.6c16c2p-10f;
+    p = 0x1.111112p-7f + r * p;
+    p = 0x1.555556p-5f + r * p;
+    p = 0x1.555556p-3f + r * p;
+    p = 0x1p-1f + r * p;
+    p = 1.0f + r * p;
+    p = 1.0f + r * p;
+    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
+}
+
 #endif /* EMBBERT_NUMERICS_H */

@@ -13,18 +13,7 @@
 /* ebq_exp(x) for |x| <= 17, operation for operation */
 static inline float exp_mid(float x) {
     const float y = x * 0x1.715476p+0f;
-    const int32_t n = ebq_cm_round(y);
-    const float nf = (float)n;
-    float r = x - nf * 0x1.63p-1f;
-    r = r - nf * -0x1.bd0106p-13f;
-    float p = 0x1.6c16c2p-10f;
-    p = 0x1.111112p-7f + r * p;
-    p = 0x1.555556p-5f + r * p;
-    p = 0x1.555556p-3f + r * p;
-    p = 0x1p-1f + r * p;
-    p = 1.0f + r * p;
-    p = 1.0f + r * p;
-    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
+    return ebq_exp_core(x, ebq_cm_round(y));
 }
 
 /* v[n] <- v / (1 + exp(-v)) */
