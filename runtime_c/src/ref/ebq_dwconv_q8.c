@@ -1,6 +1,7 @@
 /* Causal depthwise Conv1D, one output row t, int8 hn x int8 taps -> int32 per block. */
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../dwconv_outliers.h"
 
 /* one output row t: c[a*d] <- w[a*d][k] * H[t-k+1 .. t][d] (zeros before row 0) */
 static void dwconv_row(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
@@ -24,17 +25,7 @@ static void dwconv_row(float *restrict c, const int8_t *restrict H, const uint16
         acc_f = acc_f * h_scale;
         c[ch] = acc_f + w->bias[ch];
     }
-    for (uint32_t m = 0; m < w->n_outliers; m++) {
-        for (uint32_t e = 0; e < a; e++) {
-            const uint32_t row = (uint32_t)w->outlier_idx[m] * a + e;
-            const uint16_t *wo = w->outlier_w + (size_t)(m * a + e) * k;
-            float v = 0.0f;
-            for (uint32_t j = j0; j < k; j++)
-                v = v + ebq_f16_to_f32(wo[j]) *
-                            ebq_f16_to_f32(HO[(size_t)(t + j - (k - 1u)) * ho_stride + m]);
-            c[row] = v + w->bias[row];
-        }
-    }
+    ebq_dwconv_outliers_row(c, HO, ho_stride, t, a, w);
 }
 
 /* c[n][a*d] <- rows t .. t+n-1 */

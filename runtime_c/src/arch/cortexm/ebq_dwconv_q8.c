@@ -13,6 +13,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../dwconv_outliers.h"
 
 /* one output row t, any shape: the reference loop */
 static void row_any(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t d,
@@ -113,19 +114,6 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
         }
     }
     /* outlier input channels: their full kernels in float (ref order) */
-    for (uint32_t i = 0; i < n; i++) {
-        const uint32_t ti = t + i, j0 = (ti + 1u >= k) ? 0u : k - 1u - ti;
-        float *ci = c + (size_t)i * rows;
-        for (uint32_t m = 0; m < w->n_outliers; m++) {
-            for (uint32_t e = 0; e < a; e++) {
-                const uint32_t row = (uint32_t)w->outlier_idx[m] * a + e;
-                const uint16_t *wo = w->outlier_w + (size_t)(m * a + e) * k;
-                float v = 0.0f;
-                for (uint32_t j = j0; j < k; j++)
-                    v = v + ebq_cm_f16(wo[j]) *
-                                ebq_cm_f16(HO[(size_t)(ti + j - (k - 1u)) * ho_stride + m]);
-                ci[row] = v + w->bias[row];
-            }
-        }
-    }
+    for (uint32_t i = 0; i < n; i++)
+        ebq_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
 }
