@@ -9,29 +9,15 @@ No timing is asserted anywhere (make bench measures speed).
 
 from __future__ import annotations
 
-import ctypes as C
-
 import numpy as np
 import pytest
 from embbert.hostbuild import build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import quantize_blocks, quantize_dwconv
 
-from .test_kernels import ptr, qtensor_struct
+from .test_kernels import load_kernels, ptr, qtensor_struct
 
 RNG = np.random.default_rng(20240611)
-f, u32, i32, vp = C.c_float, C.c_uint32, C.c_int32, C.c_void_p
-SIG = {
-    "ebq_linear_q8": (None, [vp, vp, vp, vp, u32, vp]),
-    "ebq_quantize_row": (None, [vp, vp, vp, vp, u32, vp, u32]),
-    "ebq_rmsnorm_q8": (None, [vp, vp, vp, u32, f, f, vp, u32]),
-    "ebq_attn_scores": (None, [vp, vp, vp, vp, u32, u32, vp, vp, u32, vp, u32, u32]),
-    "ebq_softmax_q8": (i32, [vp, vp, vp, u32]),
-    "ebq_attn_sum": (None, [vp, vp, vp, u32, vp, vp, u32, u32, u32, f, vp, u32]),
-    "ebq_dwconv_q8": (None, [vp, vp, vp, u32, u32, u32, u32, u32, f, vp]),
-    "ebq_silu_inplace": (None, [vp, u32]),
-    "ebq_embed_row": (None, [vp, vp, vp, u32, u32, u32]),
-}
 
 
 # optimized kernel sets under test: cortexm (host shim), vec portable, vec with the host's
@@ -44,12 +30,8 @@ def libs(request, tmp_path_factory):
     """{"ref": the oracle, "opt": the optimized set under test}"""
     out = {}
     for key, (kernels, cflags) in (("ref", ("ref", "")), ("opt", OPT_SETS[request.param])):
-        lib = C.CDLL(str(build_shared(tmp_path_factory.mktemp(kernels), kernels=kernels,
-                                      cflags=cflags)))
-        for name, (res, args) in SIG.items():
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = res, args
-        out[key] = lib
+        out[key] = load_kernels(build_shared(tmp_path_factory.mktemp(kernels),
+                                             kernels=kernels, cflags=cflags))
     return out
 
 

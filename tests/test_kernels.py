@@ -33,26 +33,35 @@ for _name, _fields in STRUCTS.items():
         (f, _ctype(k) * n if n > 1 else _ctype(k)) for f, k, n in _fields]})
 
 
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    so = build_shared(tmp_path_factory.mktemp("kernels"))
+_f, _u32, _i32, _vp = C.c_float, C.c_uint32, C.c_int32, C.c_void_p
+# ctypes signatures of the kernel symbols (runtime_c/include/embbert/kernels.h)
+KERNEL_SIGNATURES = {
+    "ebq_exp": (_f, [_f]),
+    "ebq_linear_q8": (None, [_vp, _vp, _vp, _vp, _u32, _vp]),
+    "ebq_quantize_row": (None, [_vp, _vp, _vp, _vp, _u32, _vp, _u32]),
+    "ebq_rmsnorm_q8": (None, [_vp, _vp, _vp, _u32, _f, _f, _vp, _u32]),
+    "ebq_attn_scores": (None, [_vp, _vp, _vp, _vp, _u32, _u32, _vp, _vp, _u32, _vp, _u32,
+                               _u32]),
+    "ebq_softmax_q8": (_i32, [_vp, _vp, _vp, _u32]),
+    "ebq_attn_sum": (None, [_vp, _vp, _vp, _u32, _vp, _vp, _u32, _u32, _u32, _f, _vp, _u32]),
+    "ebq_dwconv_q8": (None, [_vp, _vp, _vp, _u32, _u32, _u32, _u32, _u32, _f, _vp]),
+    "ebq_silu_inplace": (None, [_vp, _u32]),
+    "ebq_embed_row": (None, [_vp, _vp, _vp, _u32, _u32, _u32]),
+}
+
+
+def load_kernels(so) -> C.CDLL:
+    """The runtime shared library with every kernel's ctypes signature set."""
     lib = C.CDLL(str(so))
-    f, u32, i32, vp = C.c_float, C.c_uint32, C.c_int32, C.c_void_p
-    sig = {
-        "ebq_exp": (f, [f]),
-        "ebq_linear_q8": (None, [vp, vp, vp, vp, u32, vp]),
-        "ebq_quantize_row": (None, [vp, vp, vp, vp, u32, vp, u32]),
-        "ebq_rmsnorm_q8": (None, [vp, vp, vp, u32, f, f, vp, u32]),
-        "ebq_attn_scores": (None, [vp, vp, vp, vp, u32, u32, vp, vp, u32, vp, u32, u32]),
-        "ebq_softmax_q8": (i32, [vp, vp, vp, u32]),
-        "ebq_attn_sum": (None, [vp, vp, vp, u32, vp, vp, u32, u32, u32, f, vp, u32]),
-        "ebq_dwconv_q8": (None, [vp, vp, vp, u32, u32, u32, u32, u32, f, vp]),
-        "ebq_silu_inplace": (None, [vp, u32]),
-    }
-    for name, (res, args) in sig.items():
+    for name, (res, args) in KERNEL_SIGNATURES.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
     return lib
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    return load_kernels(build_shared(tmp_path_factory.mktemp("kernels")))
 
 
 def ptr(a: np.ndarray | None):
