@@ -111,3 +111,16 @@ def test_bad_config_values():
         EmbBertConfig(d_model=0)
     with pytest.raises(ValueError, match="unknown config keys"):
         EmbBertConfig.from_dict({"d_model": 8, "heads": 2})
+
+
+def test_finetune_dropout_is_training_only():
+    torch.manual_seed(0)
+    model = EmbBert(EmbBertConfig(**TINY))
+    ids = torch.randint(5, TINY["vocab_size"], (2, 9))
+    segs = torch.ones_like(ids)
+    model.eval()
+    ref = model(ids, segs)
+    model.dropout = 0.3
+    assert torch.equal(model(ids, segs), ref)      # eval: the exported forward, untouched
+    model.train()
+    assert not torch.allclose(model(ids, segs), ref)

@@ -92,9 +92,11 @@ def test_finetune_checkpoint_has_labels_and_metrics(finetuned):
 def test_finetune_without_dev_uses_heldout_and_reports_test(pretrained, tmp_path):
     out = tmp_path / "nlu.pt"
     run_cli("embbert-train", "finetune", "--task", "nlu", "--init",
-            pretrained / "pretrained.pt", "--out", out, "--epochs", "1", "--limit", "64")
+            pretrained / "pretrained.pt", "--out", out, "--epochs", "1", "--limit", "64",
+            "--dropout", "0.1")
     ck = checkpoint.load(out)
     assert ck.extra["selected_on"] == "heldout"
+    assert ck.extra["recipe"]["dropout"] == 0.1
     assert "heldout_accuracy" in ck.metrics and "test_accuracy" in ck.metrics
     assert ck.config.num_labels == 64
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Finetune the pretrained checkpoint on every task (the recipe behind docs/RESULTS.md).
-# Resumable: a task whose models/tasks/<task>.pt exists is skipped. Run in the background:
+# Resumable: a task whose $OUT/<task>.pt exists is skipped. Run in the background:
 #   nohup tools/finetune_all.sh runs/pretrain/pretrained.pt > runs/finetune.log 2>&1 &
+# TASKS="imdb" (a space-separated subset) splits the work into lanes that run side by side.
 set -euo pipefail
 INIT=${1:-models/pretrained.pt}
 OUT=${OUT:-models/tasks}
@@ -25,6 +26,7 @@ imdb 4 5e-4 32
 "
 echo "$RECIPES" | while read -r task epochs lr bs; do
   [ -n "$task" ] || continue
+  if [ -n "${TASKS:-}" ] && [[ " $TASKS " != *" $task "* ]]; then continue; fi
   if [ -f "$OUT/$task.pt" ]; then echo "skip $task (done)"; continue; fi
   echo "=== $task: $epochs epochs, lr $lr, batch $bs ($(date -u +%H:%M:%S))"
   "$BIN/embbert-train" finetune --task "$task" --init "$INIT" --out "$OUT/$task.pt" \

@@ -34,6 +34,7 @@ class FinetuneOptions:
     lr: float = 5e-4
     warmup_frac: float = 0.06
     weight_decay: float = 0.01
+    dropout: float = 0.0        # on the embedder and layer outputs, training only
     max_len: int | None = None
     seed: int = 0
     device: str = "cpu"
@@ -67,6 +68,7 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
     num_labels = 1 if task.regression else len(labels)
     seed_everything(opts.seed)
     model, tok_json = _start(opts, num_labels)
+    model.dropout = opts.dropout
     cfg = model.cfg
     max_len = min(opts.max_len or cfg.max_len, cfg.max_len)
     enc = from_json(tok_json)

@@ -165,6 +165,9 @@ class EmbBert(nn.Module):
         self.embed = NanoEmbedder(cfg)
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.n_layers))
         self.classifier = nn.Linear(cfg.d_model, cfg.num_labels)
+        # training-only regularizer (finetune --dropout) on the embedder and layer outputs; not
+        # part of the exported forward pass, so not in the config
+        self.dropout = 0.0
         self.apply(_init_weights)
         for layer in self.layers:
             for p in (layer.lambda_q1, layer.lambda_k1, layer.lambda_q2, layer.lambda_k2):
@@ -189,9 +192,9 @@ class EmbBert(nn.Module):
         """Final hidden states x of every position: [B, T, d]."""
         self.check_inputs(ids, segs)
         key_pad = segs == 0                  # [B, T]
-        x = self.embed(ids, segs)            # [B, T, d]
+        x = F.dropout(self.embed(ids, segs), self.dropout, self.training)  # [B, T, d]
         for layer in self.layers:
-            x = layer(x, key_pad)            # [B, T, d]
+            x = F.dropout(layer(x, key_pad), self.dropout, self.training)  # [B, T, d]
         return x
 
     def forward(self, ids: torch.Tensor, segs: torch.Tensor) -> torch.Tensor:

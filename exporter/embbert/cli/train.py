@@ -90,6 +90,8 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
 @click.option("--lr", type=float, default=5e-4, show_default=True)
 @click.option("--warmup-frac", type=float, default=0.06, show_default=True)
 @click.option("--weight-decay", type=float, default=0.01, show_default=True)
+@click.option("--dropout", type=click.FloatRange(0.0, 0.9), default=0.0, show_default=True,
+              help="dropout on the embedder and layer outputs while training (not exported)")
 @click.option("--seq-len", type=int, default=None,
               help="truncate training/eval inputs to this many tokens (default: max_len)")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -100,8 +102,8 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
               help="tokenizer.json when training from scratch without --init")
 @config_options
 @one_line_errors
-def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, seq_len, seed,
-             device, limit, threads, tokenizer, **cfg) -> None:
+def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, dropout, seq_len,
+             seed, device, limit, threads, tokenizer, **cfg) -> None:
     """Finetune on a task's [CLS] row; keep the epoch with the best dev metric.
 
     \b
@@ -114,7 +116,7 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
         torch.set_num_threads(threads)
     opts = FinetuneOptions(task=task, init=init, out=out, epochs=epochs, batch_size=batch_size,
                            lr=lr, warmup_frac=warmup_frac, weight_decay=weight_decay,
-                           max_len=seq_len, seed=seed, device=device, limit=limit,
+                           dropout=dropout, max_len=seq_len, seed=seed, device=device, limit=limit,
                            tokenizer=tokenizer,
                            config={k: v for k, v in cfg.items() if v is not None})
     ck = run(opts)
