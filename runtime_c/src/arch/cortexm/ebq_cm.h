@@ -79,6 +79,14 @@ static inline uint32_t ebq_cm_pkhtt(uint32_t a, uint32_t b) {
     return (a >> 16) | (b & 0xffff0000u);
 }
 
+/* p, hidden from the optimizer: loads through it cannot be hoisted out of the enclosing loop
+ * (GCC otherwise lifts a whole loop-invariant operand row into spilled registers) */
+#if defined(__GNUC__)
+#define EBQ_CM_OPAQUE(p) (__extension__({ __typeof__(p) q_ = (p); __asm__("" : "+r"(q_)); q_; }))
+#else
+#define EBQ_CM_OPAQUE(p) (p)
+#endif
+
 /* 4 bytes from any address (one LDR on Cortex-M, which allows unaligned word loads) */
 static inline uint32_t ebq_cm_ld32(const void *p) {
     uint32_t v;
@@ -103,6 +111,18 @@ static inline float ebq_cm_f16(uint16_t h) {
     return out;
 #else
     return ebq_f16_to_f32(h);
+#endif
+}
+
+/* the two FP16 halves of a word -> floats (VCVTB, VCVTT): two scales from one load */
+static inline void ebq_cm_f16x2(uint32_t h2, float *lo, float *hi) {
+#if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4) && \
+    (defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__))
+    float in = ebq_f32_from_bits(h2), a, b;
+    __asm__("vcvtb.f32.f16 %0, %2\n\tvcvtt.f32.f16 %1, %2" : "=&t"(a), "=t"(b) : "t"(in));
+    *lo = a, *hi = b;
+#else
+    *lo = ebq_f16_to_f32((uint16_t)(h2 & 0xffffu)), *hi = ebq_f16_to_f32((uint16_t)(h2 >> 16));
 #endif
 }
 

@@ -93,6 +93,83 @@ static __attribute__((noinline)) void rows22(float *restrict y0, float *restrict
     }
 }
 
+/* int32 sums of one 32-column block: rows (w0, w1) x tokens interleaved in xw */
+static inline __attribute__((always_inline)) void block22(int32_t a[4], const int8_t *restrict w0,
+                                                          const int8_t *restrict w1,
+                                                          const uint32_t *restrict xw) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    STEP22(0u); STEP22(1u); STEP22(2u); STEP22(3u);
+    STEP22(4u); STEP22(5u); STEP22(6u); STEP22(7u);
+    a[0] = a00, a[1] = a01, a[2] = a10, a[3] = a11;
+}
+
+/* The whole layer for two tokens when a row is one chunk of 32-column blocks: each row pair
+ * runs its blocks and the epilogue (y = acc * xs, + outlier columns, + bias: the ref's order)
+ * in registers, so partial sums never go through y. The FP16 scales of a row's blocks b, b+1
+ * come from one word (VCVTB + VCVTT). Inlined with constant cols for the default width: the
+ * second row and every block are then immediate offsets of w0 and xw and the block loop
+ * unrolls (no pointer spills). */
+static inline __attribute__((always_inline)) void fused22_body(
+    float *restrict y0, float *restrict y1, const ebq_qtensor *restrict w,
+    const uint32_t *restrict xw, const float *restrict xs, const float *restrict xo0,
+    const float *restrict xo1, uint32_t cols) {
+    const uint32_t rows = w->rows, nb = cols / 32u, no = w->n_outliers;
+    const int8_t *w0 = w->q; /* row o, then its blocks */
+    const uint16_t *s0 = w->scale, *ow = w->outlier_w;
+    const float *bias = w->bias;
+    const float xs0 = xs[0], xs1 = xs[1];
+    for (uint32_t o = 0; o + 1u < rows; o += 2u, s0 += 2u * nb) {
+        const uint16_t *s1 = s0 + nb;
+        const uint32_t *x = EBQ_CM_OPAQUE(xw); /* else GCC hoists all of xw out of the loop */
+        float f00 = 0.0f, f01 = 0.0f, f10 = 0.0f, f11 = 0.0f; /* [row][token] */
+        int32_t a[4];
+#pragma GCC unroll 1
+        for (uint32_t b = 0; b + 1u < nb; b += 2u, w0 += 64, x += 64) {
+            float sa0, sa1, sb0, sb1;
+            ebq_cm_f16x2(ebq_cm_ld32(s0 + b), &sa0, &sa1);
+            ebq_cm_f16x2(ebq_cm_ld32(s1 + b), &sb0, &sb1);
+            block22(a, w0, w0 + cols, x);
+            f00 = f00 + (float)a[0] * sa0, f01 = f01 + (float)a[1] * sa0;
+            f10 = f10 + (float)a[2] * sb0, f11 = f11 + (float)a[3] * sb0;
+            block22(a, w0 + 32, w0 + 32 + cols, x + 32);
+            f00 = f00 + (float)a[0] * sa1, f01 = f01 + (float)a[1] * sa1;
+            f10 = f10 + (float)a[2] * sb1, f11 = f11 + (float)a[3] * sb1;
+        }
+        if (nb & 1u) { /* odd block count: the last block alone */
+            const float sa = ebq_cm_f16(s0[nb - 1u]), sb = ebq_cm_f16(s1[nb - 1u]);
+            block22(a, w0, w0 + cols, x);
+            f00 = f00 + (float)a[0] * sa, f01 = f01 + (float)a[1] * sa;
+            f10 = f10 + (float)a[2] * sb, f11 = f11 + (float)a[3] * sb;
+            w0 += 32;
+        }
+        w0 += cols; /* past the second row */
+        f00 = f00 * xs0, f01 = f01 * xs1, f10 = f10 * xs0, f11 = f11 * xs1;
+        for (uint32_t m = 0; m < no; m++) {
+            const float wa = ebq_cm_f16(ow[(size_t)o * no + m]);
+            const float wb = ebq_cm_f16(ow[(size_t)(o + 1u) * no + m]);
+            f00 = f00 + xo0[m] * wa, f01 = f01 + xo1[m] * wa;
+            f10 = f10 + xo0[m] * wb, f11 = f11 + xo1[m] * wb;
+        }
+        if (bias) {
+            f00 = f00 + bias[o], f01 = f01 + bias[o];
+            f10 = f10 + bias[o + 1u], f11 = f11 + bias[o + 1u];
+        }
+        y0[o] = f00, y1[o] = f01, y0[o + 1u] = f10, y1[o + 1u] = f11;
+    }
+}
+
+static __attribute__((noinline)) void fused22(float *restrict y0, float *restrict y1,
+                                              const ebq_qtensor *restrict w,
+                                              const uint32_t *restrict xw,
+                                              const float *restrict xs,
+                                              const float *restrict xo0,
+                                              const float *restrict xo1) {
+    if (w->cols == 128u) /* the default d_model (and a * d) */
+        fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u);
+    else
+        fused22_body(y0, y1, w, xw, xs, xo0, xo1, w->cols);
+}
+
 /* the same for one token (xw not interleaved) */
 static __attribute__((noinline)) void rows21(float *restrict y0, const int8_t *restrict wq,
                                              const uint16_t *restrict sc, uint32_t cols,
@@ -128,14 +205,10 @@ static int32_t dot11(const int8_t *restrict w0, const uint32_t *restrict xw, uin
     return acc;
 }
 
-/* block sums of columns [c0, c0 + len) for token x0 (and x1 when nt == 2; both point at
- * column c0), all rows: y[t][o] = (c0 ? y[t][o] : 0) + sum over blocks of (float)sum * scale */
-static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict x0,
-                  const int8_t *restrict x1, uint32_t nt, uint32_t c0, uint32_t len,
-                  const ebq_qtensor *restrict w) {
-    const uint32_t rows = w->rows, cols = w->cols, bl = w->block, nb = w->n_blocks;
-    const uint32_t words = 2u * nt; /* widened words per 4 columns */
-    uint32_t xw[CHUNK];
+/* xw <- tokens x0 (and x1 when nt == 2) widened to int16 pairs, interleaved per 4 columns */
+static void widen(uint32_t *restrict xw, const int8_t *restrict x0, const int8_t *restrict x1,
+                  uint32_t nt, uint32_t len) {
+    const uint32_t words = 2u * nt;
     for (uint32_t c = 0; c < len; c += 4u) {
         const uint32_t v0 = ebq_cm_ld32(x0 + c);
         uint32_t *p = xw + (c / 4u) * words;
@@ -145,6 +218,17 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
             p[2] = ebq_cm_sxtb16(v1), p[3] = ebq_cm_sxtb16_ror8(v1);
         }
     }
+}
+
+/* block sums of columns [c0, c0 + len) for token x0 (and x1 when nt == 2; both point at
+ * column c0), all rows: y[t][o] = (c0 ? y[t][o] : 0) + sum over blocks of (float)sum * scale */
+static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict x0,
+                  const int8_t *restrict x1, uint32_t nt, uint32_t c0, uint32_t len,
+                  const ebq_qtensor *restrict w) {
+    const uint32_t rows = w->rows, cols = w->cols, bl = w->block, nb = w->n_blocks;
+    const uint32_t words = 2u * nt; /* widened words per 4 columns */
+    uint32_t xw[CHUNK];
+    widen(xw, x0, x1, nt, len);
     const int8_t *wq = w->q + c0;
     const uint16_t *sc = w->scale + c0 / bl;
     const int first = (c0 == 0u);
@@ -226,6 +310,13 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
         const uint32_t nt = (n - i >= 2u) ? 2u : 1u;
         float *y0 = y + (size_t)i * rows, *y1 = y0 + rows;
         const int8_t *x0 = xq + (size_t)i * cols, *x1 = x0 + cols;
+        if (nt == 2u && bl == 32u && cols % 32u == 0u && cols <= CHUNK && rows % 2u == 0u) {
+            uint32_t xw[CHUNK];
+            widen(xw, x0, x1, 2u, cols);
+            const float *xo0 = no ? xo + (size_t)i * no : xo; /* xo may be NULL */
+            fused22(y0, y1, w, xw, xs + i, xo0, no ? xo0 + no : xo);
+            continue;
+        }
         if (fast) {
             for (uint32_t c0 = 0; c0 < cols; c0 += CHUNK)
                 chunk(y0, y1, x0 + c0, x1 + c0, nt, c0, (cols - c0 < CHUNK) ? cols - c0 : CHUNK, w);
