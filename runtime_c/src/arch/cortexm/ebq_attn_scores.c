@@ -29,22 +29,35 @@
         a11 = ebq_cm_smlad(kbo, q1o, a11);                                                 \
     } while (0)
 
-/* acc[query][key] for key pairs (j, j+1), j < T - 1, stepping by 2; d % 32 == 0 */
-static __attribute__((noinline)) void pairs22(float *restrict s0, float *restrict s1,
-                                              const uint32_t *restrict qw0,
-                                              const int8_t *restrict H, uint32_t T,
-                                              uint32_t d, float qs0, float qs1) {
-    for (uint32_t j = 0; j + 1u < T; j += 2u) {
-        const int8_t *h0 = H + (size_t)j * d, *h1 = h0 + d;
-        const uint32_t *qw = qw0;
+/* acc[query][key] for key pairs (j, j+1), j < T - 1, stepping by 2; d % 32 == 0. Inlined
+ * with constant d for the default width: the second key and every column step are then
+ * immediate offsets of one key pointer, and the column loop unrolls. */
+static inline __attribute__((always_inline)) void pairs22_body(
+    float *restrict s0, float *restrict s1, const uint32_t *restrict qw0,
+    const int8_t *restrict H, uint32_t T, uint32_t d, float qs0, float qs1) {
+    const int8_t *hp = H;
+    for (uint32_t j = 0; j + 1u < T; j += 2u, hp += 2u * d) {
+        const uint32_t *qw = EBQ_CM_OPAQUE(qw0); /* else GCC hoists the query out of the loop */
+        const int8_t *h0 = hp;
         int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
-        for (uint32_t c = 0; c < d; c += 32u, h0 += 32, h1 += 32, qw += 32) {
+        for (uint32_t c = 0; c < d; c += 32u, h0 += 32, qw += 32) {
+            const int8_t *h1 = h0 + d;
             STEP(0u); STEP(1u); STEP(2u); STEP(3u);
             STEP(4u); STEP(5u); STEP(6u); STEP(7u);
         }
         s0[j] = (float)a00 * qs0, s0[j + 1u] = (float)a01 * qs0;
         s1[j] = (float)a10 * qs1, s1[j + 1u] = (float)a11 * qs1;
     }
+}
+
+static __attribute__((noinline)) void pairs22(float *restrict s0, float *restrict s1,
+                                              const uint32_t *restrict qw0,
+                                              const int8_t *restrict H, uint32_t T,
+                                              uint32_t d, float qs0, float qs1) {
+    if (d == 128u) /* the default d_model */
+        pairs22_body(s0, s1, qw0, H, T, 128u, qs0, qs1);
+    else
+        pairs22_body(s0, s1, qw0, H, T, d, qs0, qs1);
 }
 
 /* one query (widened, not interleaved: 2 words per 4 columns) against key j */
