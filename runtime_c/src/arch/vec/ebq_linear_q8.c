@@ -95,11 +95,18 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
         const float *xo0 = no ? xo + (size_t)i * no : xo; /* xo may be NULL */
         const float *xo1 = no ? xo0 + (nt - 1u) * no : xo;
         float *y0 = y + (size_t)i * rows, *y1 = y0 + (size_t)(nt - 1u) * rows;
+        uint32_t o0 = 0; /* rows done by the AVX-512 tiles */
+#if EBQ_VEC_AVX512
+        const float xsp[2] = {xs[i], xs[i + nt - 1u]};
+        o0 = ebq_vec_linear_tiles(y0, y1, x0, x0 + (size_t)(nt - 1u) * cols, xsp, xo0, xo1, nt,
+                                  w);
+        if (o0 == rows) continue;
+#endif
         if (fast) {
             /* a lone last row pairs with itself (computed twice, stored once) */
             const int8_t *x1 = x0 + (size_t)(nt - 1u) * cols;
             for (uint32_t c = 0; c < cols; c++) xw[0][c] = x0[c], xw[1][c] = x1[c];
-            uint32_t o = 0;
+            uint32_t o = o0;
             if (bl == 32u)
                 for (; o + 4u <= rows; o += 4u)
                     rows4(y0 + o, y1 + o, xw[0], xw[1], w, o);
@@ -119,15 +126,15 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
                 }
                 y1[o] = f1, y0[o] = f0;
             }
-            for (o = 0; o < rows; o++) y0[o] = finish(y0[o], xs[i], xo0, w, o);
+            for (o = o0; o < rows; o++) y0[o] = finish(y0[o], xs[i], xo0, w, o);
             if (nt == 2u)
-                for (o = 0; o < rows; o++) y1[o] = finish(y1[o], xs[i + 1u], xo1, w, o);
+                for (o = o0; o < rows; o++) y1[o] = finish(y1[o], xs[i + 1u], xo1, w, o);
             continue;
         }
         for (uint32_t t = 0; t < nt; t++) {
             const int8_t *x = x0 + (size_t)t * cols;
             float *yt = t ? y1 : y0;
-            for (uint32_t o = 0; o < rows; o++) {
+            for (uint32_t o = o0; o < rows; o++) {
                 const int8_t *wr = w->q + (size_t)o * cols;
                 const uint16_t *sr = w->scale + (size_t)o * nb;
                 float acc_f = 0.0f;

@@ -13,7 +13,24 @@
 
 #include <stdint.h>
 
+#include "embbert/kernels.h"
 #include "embbert/numerics.h"
+
+/* AVX-512 (F, BW) with VNNI: the explicit tiles of ebq_linear_avx512.c */
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define EBQ_VEC_AVX512 1
+#else
+#define EBQ_VEC_AVX512 0
+#endif
+
+#define EBQ_VEC_MAXNB 32u /* blocks per row of the AVX-512 linear tiles */
+
+/* AVX-512 linear tiles: y_t[0 .. 16k) for nt (1 or 2) token rows x_t (scales xs[t], outlier
+ * channels xo_t), the ref's ebq_linear_q8 for those rows; returns 16k (0: shape not handled) */
+uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8_t *restrict x0,
+                              const int8_t *restrict x1, const float xs[2],
+                              const float *restrict xo0, const float *restrict xo1, uint32_t nt,
+                              const ebq_qtensor *restrict w);
 
 #if defined(__F16C__)
 #include <immintrin.h>

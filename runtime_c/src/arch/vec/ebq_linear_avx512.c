@@ -1,0 +1,163 @@
+/* Linear layer tiles for CPUs with AVX-512 VNNI (see ebq_vec.h): 16 output rows x one or two
+ * token rows, all the rows of the tile in the 16 lanes of a vector, so that no horizontal sum
+ * is needed. Per 32- (or 16-) column block, the 16 weight row blocks are transposed in
+ * registers into 8 (4) vectors of 4-byte column groups; VPDPBUSD multiplies them with the
+ * token's group broadcast. It takes unsigned bytes on one side, so the weights go in as
+ * w + 128 and the sums start at -128 * sum(x): exact int32 block sums. The float steps are the
+ * ref's, lane by lane: acc_f += (float)sum * scale, * xs, + outliers, + bias. Same bits as
+ * src/ref/ebq_linear_q8.c. */
+#include "ebq_vec.h"
+
+#if EBQ_VEC_AVX512
+#include <immintrin.h>
+#include <string.h>
+
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+static inline __m512i ld256x2(const int8_t *lo, const int8_t *hi) {
+    const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)lo);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(a),
+                              _mm256_loadu_si256((const __m256i *)(const void *)hi), 1);
+}
+
+static inline __m512i ld128x4(const int8_t *p, size_t step) {
+    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)p));
+    z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(const void *)(p + step)), 1);
+    z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * step)), 2);
+    return _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(const void *)(p + 3 * step)),
+                              3);
+}
+
+/* 4 x 4 dword transpose inside each 128-bit lane: out[j] lane L = (a0, a1, a2, a3)[L].d[j] */
+static inline void tr4(__m512i out[4], __m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    const __m512i t0 = _mm512_unpacklo_epi32(a0, a1), t1 = _mm512_unpackhi_epi32(a0, a1);
+    const __m512i t2 = _mm512_unpacklo_epi32(a2, a3), t3 = _mm512_unpackhi_epi32(a2, a3);
+    out[0] = _mm512_unpacklo_epi64(t0, t2), out[1] = _mm512_unpackhi_epi64(t0, t2);
+    out[2] = _mm512_unpacklo_epi64(t1, t3), out[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+/* g[j] lane r = bytes 4j .. 4j+3 of p + r * cols (+ 128 each), r = 0..15: 32-byte blocks.
+ * Rows r and r + 8 share a vector; the lanes come out as (0-3 | 8-11) and (4-7 | 12-15) and
+ * one two-source permute puts them in order. */
+static inline void wt32(__m512i g[8], const int8_t *p, size_t cols) {
+    __m512i a[8], c[4], e[4];
+    for (uint32_t r = 0; r < 8u; r++) a[r] = ld256x2(p + r * cols, p + (r + 8u) * cols);
+    tr4(c, a[0], a[1], a[2], a[3]);
+    tr4(e, a[4], a[5], a[6], a[7]);
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    for (uint32_t j = 0; j < 4u; j++) {
+        g[j] = _mm512_xor_si512(_mm512_permutex2var_epi64(c[j], lo, e[j]), bias);
+        g[j + 4u] = _mm512_xor_si512(_mm512_permutex2var_epi64(c[j], hi, e[j]), bias);
+    }
+}
+
+/* the same for 16-byte blocks: lane L of a[k] holds row 4L + k, so the transpose is in order */
+static inline void wt16(__m512i g[4], const int8_t *p, size_t cols) {
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    tr4(g, ld128x4(p, 4 * cols), ld128x4(p + cols, 4 * cols), ld128x4(p + 2 * cols, 4 * cols),
+        ld128x4(p + 3 * cols, 4 * cols));
+    for (uint32_t j = 0; j < 4u; j++) g[j] = _mm512_xor_si512(g[j], bias);
+}
+
+static inline __m512i bcast32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+}
+
+/* block scales of rows o .. o+15 as floats, transposed: sc[b][r] */
+static void scales_t(float *restrict sc, const uint16_t *restrict s, uint32_t nb) {
+    float tmp[16u * EBQ_VEC_MAXNB];
+    for (uint32_t k = 0; k < nb; k++)
+        _mm512_storeu_ps(tmp + 16u * k, _mm512_cvtph_ps(_mm256_loadu_si256(
+                                            (const __m256i *)(const void *)(s + 16u * k))));
+    for (uint32_t b = 0; b < nb; b++)
+        for (uint32_t r = 0; r < 16u; r++) sc[16u * b + r] = tmp[r * nb + b];
+}
+
+/* y_t[o .. o+15] before the epilogue, for nt (1 or 2) token rows x_t and bl-column blocks
+ * (both constants after inlining, so the 8 transposed vectors stay in registers);
+ * cx[t][b] = 128 sum(x_t over block b) */
+static inline __attribute__((always_inline)) void tile(
+    __m512 f[2], const int8_t *restrict x0, const int8_t *restrict x1,
+    const int32_t *restrict cx0, const int32_t *restrict cx1, const ebq_qtensor *restrict w,
+    uint32_t o, const uint32_t nt, const uint32_t bl) {
+    const uint32_t cols = w->cols, nb = w->n_blocks;
+    float sc[16u * EBQ_VEC_MAXNB];
+    scales_t(sc, w->scale + (size_t)o * nb, nb);
+    f[0] = _mm512_setzero_ps(), f[1] = _mm512_setzero_ps();
+    for (uint32_t b = 0; b < nb; b++) {
+        const int8_t *p = w->q + (size_t)o * cols + (size_t)b * bl;
+        const int8_t *xb0 = x0 + (size_t)b * bl, *xb1 = x1 + (size_t)b * bl;
+        __m512i g[8], s0 = _mm512_set1_epi32(-cx0[b]), s1 = _mm512_set1_epi32(-cx1[b]);
+        if (bl == 32u)
+            wt32(g, p, cols);
+        else
+            wt16(g, p, cols);
+        for (uint32_t j = 0; j < bl / 4u; j++) {
+            s0 = _mm512_dpbusd_epi32(s0, g[j], bcast32(xb0 + 4u * j));
+            if (nt == 2u) s1 = _mm512_dpbusd_epi32(s1, g[j], bcast32(xb1 + 4u * j));
+        }
+        const __m512 scv = _mm512_loadu_ps(sc + 16u * b);
+        f[0] = _mm512_add_ps(f[0], _mm512_mul_ps(_mm512_cvtepi32_ps(s0), scv));
+        if (nt == 2u) f[1] = _mm512_add_ps(f[1], _mm512_mul_ps(_mm512_cvtepi32_ps(s1), scv));
+    }
+}
+
+/* v * xs, then the outlier columns and the bias in the ref's order */
+static void epilogue(float *restrict y, __m512 f, float xs, const float *restrict xo,
+                     const ebq_qtensor *restrict w, uint32_t o) {
+    const uint32_t no = w->n_outliers;
+    __m512 v = _mm512_mul_ps(f, _mm512_set1_ps(xs));
+    if (no == 0u) {
+        if (w->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(w->bias + o));
+        _mm512_storeu_ps(y + o, v);
+        return;
+    }
+    _mm512_storeu_ps(y + o, v);
+    for (uint32_t r = o; r < o + 16u; r++) {
+        float u = y[r];
+        for (uint32_t m = 0; m < no; m++)
+            u = u + xo[m] * ebq_vec_f16(w->outlier_w[(size_t)r * no + m]);
+        if (w->bias) u = u + w->bias[r];
+        y[r] = u;
+    }
+}
+
+uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8_t *restrict x0,
+                              const int8_t *restrict x1, const float xs[2],
+                              const float *restrict xo0, const float *restrict xo1, uint32_t nt,
+                              const ebq_qtensor *restrict w) {
+    const uint32_t bl = w->block, nb = w->n_blocks;
+    if ((bl != 32u && bl != 16u) || w->cols != bl * nb || nb > EBQ_VEC_MAXNB) return 0;
+    int32_t cx[2][EBQ_VEC_MAXNB];
+    for (uint32_t t = 0; t < nt; t++) {
+        const int8_t *x = t ? x1 : x0;
+        for (uint32_t b = 0; b < nb; b++) {
+            int32_t s = 0;
+            for (uint32_t c = 0; c < bl; c++) s += x[b * bl + c];
+            cx[t][b] = 128 * s;
+        }
+    }
+    uint32_t o = 0;
+    for (; o + 16u <= w->rows; o += 16u) {
+        __m512 f[2];
+        if (nt == 2u) {
+            if (bl == 32u)
+                tile(f, x0, x1, cx[0], cx[1], w, o, 2u, 32u);
+            else
+                tile(f, x0, x1, cx[0], cx[1], w, o, 2u, 16u);
+            epilogue(y1, f[1], xs[1], xo1, w, o);
+        } else if (bl == 32u) {
+            tile(f, x0, x0, cx[0], cx[0], w, o, 1u, 32u);
+        } else {
+            tile(f, x0, x0, cx[0], cx[0], w, o, 1u, 16u);
+        }
+        epilogue(y0, f[0], xs[0], xo0, w, o);
+    }
+    return o;
+}
+#endif
