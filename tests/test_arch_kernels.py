@@ -91,9 +91,11 @@ def _keys(T, d, n_o, masked):
     return H, HO, idx, segs
 
 
-# T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1
+# T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1,
+# the longest listed T (256, odd 255) and beyond (T > 256: no list)
 ATTN = [(128, 128, 0, 0, 2), (37, 128, 3, 5, 2), (9, 32, 2, 3, 1), (5, 18, 1, 5, 2),
-        (64, 320, 1, 0, 2), (1, 64, 0, 0, 2), (2, 16, 0, 1, 1), (33, 96, 4, 0, 2)]
+        (64, 320, 1, 0, 2), (1, 64, 0, 0, 2), (2, 16, 0, 1, 1), (33, 96, 4, 0, 2),
+        (255, 128, 0, 0, 2), (256, 128, 1, 7, 2), (301, 32, 0, 0, 2)]
 
 
 @pytest.mark.parametrize("T,d,n_o,masked,n", ATTN)
@@ -136,9 +138,13 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
         assert np.array_equal(bits(ar), bits(ac))
 
 
+# d, a, k, outliers, T: every t from 0 (the causal start: taps before row 0), k % 4 != 0,
+# k < 4, several blocks of taps and a > 1 (reference loops)
 @pytest.mark.parametrize("d,a,k,n_o,T", [(128, 1, 32, 0, 80), (16, 1, 4, 1, 12),
                                           (8, 2, 5, 1, 9), (32, 1, 40, 2, 50),
-                                          (18, 1, 8, 0, 20), (16, 3, 32, 1, 3)])
+                                          (18, 1, 8, 0, 20), (16, 3, 32, 1, 3),
+                                          (16, 1, 7, 0, 12), (4, 1, 3, 1, 6),
+                                          (128, 1, 32, 2, 36), (10, 1, 30, 0, 34)])
 def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
     idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
     t = quantize_dwconv(RNG.normal(0, 0.3, (a * d, k)), RNG.normal(0, 0.1, a * d), idx, a)

@@ -7,8 +7,8 @@
  * t+1 sees the same rows one tap later: its taps (w[j-1], w[j+1]) and (w[j], w[j+2]) come
  * from one unaligned word load at j - 1, whose odd half (w[j], w[j+2]) is the even half of
  * the word at j. 16 MACs = 4 LDRH + 2 PKHBT + 4 SXTB16 (rows) + 4 LDR + 6 SXTB16 (taps) +
- * 8 SMLAD. Fast path: a = 1, k % 4 == 0, one block of taps
- * (k <= 32, the default k = 32), no row before 0; anything else runs the reference loop.
+ * 8 SMLAD. Fast path: a = 1, one block of taps (k <= 32, the default k = 32), two rows;
+ * anything else runs the reference loop.
  * Same bits as src/ref/ebq_dwconv_q8.c. */
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
@@ -36,26 +36,30 @@ static void row_any(float *restrict c, const int8_t *restrict H, uint32_t t, uin
     }
 }
 
-/* rows t and t+1 (t >= k - 1), channels in pairs; c0, c1 the two output rows. Inlined with
- * constant d and k for the default shape: the row strides and tap offsets then become
- * immediate offsets and the 32 taps unroll, which keeps the four sums and the pointers in
- * registers (with run-time strides GCC spilled them: ~3.6 instead of ~2 instructions/MAC). */
+/* rows t and t+1, channels in pairs; c0, c1 the two output rows. Taps below j0 fall before
+ * row 0 (j0 = k - 1 - t for the first rows, else 0): the taps run in groups of 4 from j0, the
+ * last (k - j0) % 4 alone. Inlined with constant d and k for the default shape: the row
+ * strides and tap offsets then become immediate offsets and the 32 taps unroll, which keeps
+ * the four sums and the pointers in registers (with run-time strides GCC spilled them: ~3.6
+ * instead of ~2 instructions/MAC). */
 static inline __attribute__((always_inline)) void rows2_body(float *restrict c0,
                                                              float *restrict c1,
                                                              const int8_t *restrict H,
                                                              uint32_t t, uint32_t d,
                                                              float h_scale,
                                                              const ebq_qtensor *restrict w,
-                                                             uint32_t k) {
-    const int8_t *base = H + (size_t)(t + 1u - k) * d; /* row of tap 0 for output t */
+                                                             uint32_t k, uint32_t j0) {
+    /* row of tap j for output t: t + j - (k - 1) = r0 + (j - j0), r0 = 0 while j0 > 0 */
+    const int8_t *row0 = H + (size_t)(t + j0 + 1u - k) * d;
+    const uint32_t j4 = j0 + ((k - j0) & ~3u); /* end of the groups of 4 */
     const int8_t *wa = w->q;
     for (uint32_t ch = 0; ch + 1u < d; ch += 2u, wa += 2u * k) {
         const int8_t *wb = wa + k;
-        const int8_t *h = base + ch;
+        const int8_t *h = row0 + ch;
         int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0; /* channel a/b x output t/t+1 */
 #pragma GCC unroll 8
-        for (uint32_t j = 0; j < k; j += 4u) {
-            const int8_t *hj = h + (size_t)j * d;
+        for (uint32_t j = j0; j < j4; j += 4u) {
+            const int8_t *hj = h + (size_t)(j - j0) * d;
             const uint32_t r02 = ebq_cm_pkhbt(ebq_cm_ld16(hj), ebq_cm_ld16(hj + 2u * d));
             const uint32_t r13 = ebq_cm_pkhbt(ebq_cm_ld16(hj + d), ebq_cm_ld16(hj + 3u * d));
             const uint32_t ha02 = ebq_cm_sxtb16(r02), hb02 = ebq_cm_sxtb16_ror8(r02);
@@ -75,8 +79,17 @@ static inline __attribute__((always_inline)) void rows2_body(float *restrict c0,
             b1 = ebq_cm_smlad(ebq_cm_sxtb16(yb), hb02, b1);
             b1 = ebq_cm_smlad(xbe, hb13, b1);
         }
+        for (uint32_t j = j4; j < k; j++) { /* the taps left over, one row each */
+            const int8_t *hj = h + (size_t)(j - j0) * d;
+            a0 += (int32_t)wa[j] * (int32_t)hj[0];
+            b0 += (int32_t)wb[j] * (int32_t)hj[1];
+            if (j) {
+                a1 += (int32_t)wa[j - 1u] * (int32_t)hj[0];
+                b1 += (int32_t)wb[j - 1u] * (int32_t)hj[1];
+            }
+        }
         /* output t+1, last tap: row t+1 */
-        const int8_t *last = base + (size_t)k * d + ch;
+        const int8_t *last = row0 + (size_t)(k - j0) * d + ch;
         a1 += (int32_t)wa[k - 1u] * (int32_t)last[0];
         b1 += (int32_t)wb[k - 1u] * (int32_t)last[1];
         const float sa = ebq_cm_f16(w->scale[ch]), sb = ebq_cm_f16(w->scale[ch + 1u]);
@@ -91,21 +104,24 @@ static inline __attribute__((always_inline)) void rows2_body(float *restrict c0,
 static __attribute__((noinline)) void rows2(float *restrict c0, float *restrict c1,
                                             const int8_t *restrict H, uint32_t t, uint32_t d,
                                             float h_scale, const ebq_qtensor *restrict w) {
-    if (d == 128u && w->cols == 32u) /* the default config */
-        rows2_body(c0, c1, H, t, 128u, h_scale, w, 32u);
+    const uint32_t k = w->cols, j0 = (t + 1u >= k) ? 0u : k - 1u - t;
+    if (d == 128u && k == 32u && j0 == 0u) /* the default config */
+        rows2_body(c0, c1, H, t, 128u, h_scale, w, 32u, 0u);
+    else if (d == 128u && k == 32u) /* its first 31 rows */
+        rows2_body(c0, c1, H, t, 128u, h_scale, w, 32u, j0);
     else
-        rows2_body(c0, c1, H, t, d, h_scale, w, w->cols);
+        rows2_body(c0, c1, H, t, d, h_scale, w, k, j0);
 }
 
 /* c[n][a*d] <- rows t .. t+n-1 */
 void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
                    uint32_t ho_stride, uint32_t t, uint32_t n, uint32_t d, uint32_t a,
                    float h_scale, const ebq_qtensor *restrict w) {
-    const uint32_t k = w->cols, rows = w->rows;
-    const int fast = a == 1u && k % 4u == 0u && w->n_blocks == 1u && d % 2u == 0u;
+    const uint32_t rows = w->rows;
+    const int fast = a == 1u && w->n_blocks == 1u && d % 2u == 0u;
     for (uint32_t i = 0; i < n;) {
         float *ci = c + (size_t)i * rows;
-        if (fast && n - i >= 2u && t + i + 1u >= k) {
+        if (fast && n - i >= 2u) {
             rows2(ci, ci + rows, H, t + i, d, h_scale, w);
             i += 2u;
         } else {
