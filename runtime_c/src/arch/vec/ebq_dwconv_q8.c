@@ -39,6 +39,13 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
                    uint32_t ho_stride, uint32_t t, uint32_t n, uint32_t d, uint32_t a,
                    float h_scale, const ebq_qtensor *restrict w) {
     const uint32_t k = w->cols, rows = w->rows;
+#if EBQ_VEC_AVX512
+    if (ebq_vec_dwconv_tiles(c, H, t, n, d, a, h_scale, w)) {
+        for (uint32_t i = 0; i < n; i++)
+            ebq_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
+        return;
+    }
+#endif
     const int fast = a == 1u && k == K && w->n_blocks == 1u && d <= MAXD && n <= MAXN &&
                      t + 1u >= k;
     if (fast) {

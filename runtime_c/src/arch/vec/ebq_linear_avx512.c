@@ -9,58 +9,12 @@
 #include "ebq_vec.h"
 
 #if EBQ_VEC_AVX512
-#include <immintrin.h>
 #include <string.h>
+
+#include "ebq_vec_avx512.h"
 
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-
-static inline __m512i ld256x2(const int8_t *lo, const int8_t *hi) {
-    const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)lo);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(a),
-                              _mm256_loadu_si256((const __m256i *)(const void *)hi), 1);
-}
-
-static inline __m512i ld128x4(const int8_t *p, size_t step) {
-    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(const void *)p));
-    z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(const void *)(p + step)), 1);
-    z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(const void *)(p + 2 * step)), 2);
-    return _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(const void *)(p + 3 * step)),
-                              3);
-}
-
-/* 4 x 4 dword transpose inside each 128-bit lane: out[j] lane L = (a0, a1, a2, a3)[L].d[j] */
-static inline void tr4(__m512i out[4], __m512i a0, __m512i a1, __m512i a2, __m512i a3) {
-    const __m512i t0 = _mm512_unpacklo_epi32(a0, a1), t1 = _mm512_unpackhi_epi32(a0, a1);
-    const __m512i t2 = _mm512_unpacklo_epi32(a2, a3), t3 = _mm512_unpackhi_epi32(a2, a3);
-    out[0] = _mm512_unpacklo_epi64(t0, t2), out[1] = _mm512_unpackhi_epi64(t0, t2);
-    out[2] = _mm512_unpacklo_epi64(t1, t3), out[3] = _mm512_unpackhi_epi64(t1, t3);
-}
-
-/* g[j] lane r = bytes 4j .. 4j+3 of p + r * cols (+ 128 each), r = 0..15: 32-byte blocks.
- * Rows r and r + 8 share a vector; the lanes come out as (0-3 | 8-11) and (4-7 | 12-15) and
- * one two-source permute puts them in order. */
-static inline void wt32(__m512i g[8], const int8_t *p, size_t cols) {
-    __m512i a[8], c[4], e[4];
-    for (uint32_t r = 0; r < 8u; r++) a[r] = ld256x2(p + r * cols, p + (r + 8u) * cols);
-    tr4(c, a[0], a[1], a[2], a[3]);
-    tr4(e, a[4], a[5], a[6], a[7]);
-    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-    const __m512i hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    for (uint32_t j = 0; j < 4u; j++) {
-        g[j] = _mm512_xor_si512(_mm512_permutex2var_epi64(c[j], lo, e[j]), bias);
-        g[j + 4u] = _mm512_xor_si512(_mm512_permutex2var_epi64(c[j], hi, e[j]), bias);
-    }
-}
-
-/* the same for 16-byte blocks: lane L of a[k] holds row 4L + k, so the transpose is in order */
-static inline void wt16(__m512i g[4], const int8_t *p, size_t cols) {
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    tr4(g, ld128x4(p, 4 * cols), ld128x4(p + cols, 4 * cols), ld128x4(p + 2 * cols, 4 * cols),
-        ld128x4(p + 3 * cols, 4 * cols));
-    for (uint32_t j = 0; j < 4u; j++) g[j] = _mm512_xor_si512(g[j], bias);
-}
 
 static inline __m512i bcast32(const int8_t *p) {
     int32_t v;
@@ -86,6 +40,7 @@ static inline __attribute__((always_inline)) void tile(
     const int32_t *restrict cx0, const int32_t *restrict cx1, const ebq_qtensor *restrict w,
     uint32_t o, const uint32_t nt, const uint32_t bl) {
     const uint32_t cols = w->cols, nb = w->n_blocks;
+    const __m512i w128 = _mm512_set1_epi8((char)0x80); /* w + 128: unsigned */
     float sc[16u * EBQ_VEC_MAXNB];
     scales_t(sc, w->scale + (size_t)o * nb, nb);
     f[0] = _mm512_setzero_ps(), f[1] = _mm512_setzero_ps();
@@ -94,9 +49,10 @@ static inline __attribute__((always_inline)) void tile(
         const int8_t *xb0 = x0 + (size_t)b * bl, *xb1 = x1 + (size_t)b * bl;
         __m512i g[8], s0 = _mm512_set1_epi32(-cx0[b]), s1 = _mm512_set1_epi32(-cx1[b]);
         if (bl == 32u)
-            wt32(g, p, cols);
+            ebq_vec_wt32(g, p, cols);
         else
-            wt16(g, p, cols);
+            ebq_vec_wt16(g, p, cols);
+        for (uint32_t j = 0; j < bl / 4u; j++) g[j] = _mm512_xor_si512(g[j], w128);
         for (uint32_t j = 0; j < bl / 4u; j++) {
             s0 = _mm512_dpbusd_epi32(s0, g[j], bcast32(xb0 + 4u * j));
             if (nt == 2u) s1 = _mm512_dpbusd_epi32(s1, g[j], bcast32(xb1 + 4u * j));

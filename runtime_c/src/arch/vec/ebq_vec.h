@@ -32,6 +32,11 @@ uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8
                               const float *restrict xo0, const float *restrict xo1, uint32_t nt,
                               const ebq_qtensor *restrict w);
 
+/* AVX-512 depthwise conv (a = 1, 32 taps in one block, d % 64 == 0): rows t .. t+n-1 of the
+ * int8 channels, the ref's ebq_dwconv_q8 without the outlier channels; 0: shape not handled */
+int ebq_vec_dwconv_tiles(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t n,
+                         uint32_t d, uint32_t a, float h_scale, const ebq_qtensor *restrict w);
+
 #if defined(__F16C__)
 #include <immintrin.h>
 #endif
