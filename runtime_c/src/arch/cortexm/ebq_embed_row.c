@@ -17,6 +17,50 @@ static int simple(const ebq_qtensor *w, uint32_t rd) {
     return w->cols == rd && w->n_blocks == 1u && w->n_outliers == 0u;
 }
 
+/* one output channel's float work, the ref's order: (0 + sum * block scale) * row scale
+ * (+ bias) for each table, then (tok + pos) + seg */
+static inline float embed_out(int32_t at, int32_t ap, float st, float sp, float ts, float ps,
+                              const float *bt, const float *bp, uint32_t o, float seg) {
+    float vt = (0.0f + (float)at * st) * ts;
+    float vp = (0.0f + (float)ap * sp) * ps;
+    if (bt) vt = vt + bt[o];
+    if (bp) vp = vp + bp[o];
+    return (vt + vp) + seg;
+}
+
+/* rd = 16 (the default): two output channels per step, the 16 columns unrolled, so the
+ * widened table rows are loaded once for both channels and the scales of a channel pair
+ * come from one word each */
+static void embed16(float *restrict x, const ebq_qtensor *restrict wt,
+                    const ebq_qtensor *restrict wp, const uint32_t *restrict xw0, float ts,
+                    float ps, const float *restrict seg, uint32_t d) {
+    const int8_t *qt = wt->q, *qp = wp->q;
+    for (uint32_t o = 0; o + 1u < d; o += 2u, qt += 32, qp += 32) {
+        const uint32_t *xw = EBQ_CM_OPAQUE(xw0); /* else GCC hoists the 16 words */
+        int32_t t0 = 0, t1 = 0, p0 = 0, p1 = 0; /* tok / pos x channel o / o+1 */
+#pragma GCC unroll 4
+        for (uint32_t c = 0; c < 16u; c += 4u) {
+            const uint32_t ta = ebq_cm_ld32(qt + c), tb = ebq_cm_ld32(qt + 16u + c);
+            const uint32_t xe = xw[c], xo = xw[c + 1u];
+            t0 = ebq_cm_smlad(ebq_cm_sxtb16(ta), xe, t0);
+            t0 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(ta), xo, t0);
+            t1 = ebq_cm_smlad(ebq_cm_sxtb16(tb), xe, t1);
+            t1 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(tb), xo, t1);
+            const uint32_t pa = ebq_cm_ld32(qp + c), pb = ebq_cm_ld32(qp + 16u + c);
+            const uint32_t ye = xw[c + 2u], yo = xw[c + 3u];
+            p0 = ebq_cm_smlad(ebq_cm_sxtb16(pa), ye, p0);
+            p0 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(pa), yo, p0);
+            p1 = ebq_cm_smlad(ebq_cm_sxtb16(pb), ye, p1);
+            p1 = ebq_cm_smlad(ebq_cm_sxtb16_ror8(pb), yo, p1);
+        }
+        float st0, st1, sp0, sp1;
+        ebq_cm_f16x2(ebq_cm_ld32(wt->scale + o), &st0, &st1);
+        ebq_cm_f16x2(ebq_cm_ld32(wp->scale + o), &sp0, &sp1);
+        x[o] = embed_out(t0, p0, st0, sp0, ts, ps, wt->bias, wp->bias, o, seg[o]);
+        x[o + 1u] = embed_out(t1, p1, st1, sp1, ts, ps, wt->bias, wp->bias, o + 1u, seg[o + 1u]);
+    }
+}
+
 /* x[d] = tok_proj(tok[id]) + pos_proj(pos[t]) + seg[s]; tmp[d] scratch */
 void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
                    uint32_t id, uint32_t t, uint32_t s) {
@@ -37,8 +81,13 @@ void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *rest
         xw[c] = ebq_cm_sxtb16(a), xw[c + 1u] = ebq_cm_sxtb16_ror8(a);
         xw[c + 2u] = ebq_cm_sxtb16(b), xw[c + 3u] = ebq_cm_sxtb16_ror8(b);
     }
-    const int8_t *qt = wt->q, *qp = wp->q;
-    for (uint32_t o = 0; o < d; o++, qt += rd, qp += rd) {
+    uint32_t o = 0;
+    if (rd == 16u) {
+        embed16(x, wt, wp, xw, ts, ps, seg, d);
+        o = d & ~1u;
+    }
+    const int8_t *qt = wt->q + (size_t)o * rd, *qp = wp->q + (size_t)o * rd;
+    for (; o < d; o++, qt += rd, qp += rd) {
         int32_t at = 0, ap = 0;
         for (uint32_t c = 0; c < rd; c += 4u) {
             const uint32_t a = ebq_cm_ld32(qt + c), b = ebq_cm_ld32(qp + c);
@@ -47,11 +96,8 @@ void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *rest
             ap = ebq_cm_smlad(ebq_cm_sxtb16(b), xw[c + 2u], ap);
             ap = ebq_cm_smlad(ebq_cm_sxtb16_ror8(b), xw[c + 3u], ap);
         }
-        float vt = (0.0f + (float)at * ebq_cm_f16(wt->scale[o])) * ts;
-        float vp = (0.0f + (float)ap * ebq_cm_f16(wp->scale[o])) * ps;
-        if (wt->bias) vt = vt + wt->bias[o];
-        if (wp->bias) vp = vp + wp->bias[o];
-        x[o] = (vt + vp) + seg[o];
+        x[o] = embed_out(at, ap, ebq_cm_f16(wt->scale[o]), ebq_cm_f16(wp->scale[o]), ts, ps,
+                         wt->bias, wp->bias, o, seg[o]);
     }
     (void)tmp;
 }

@@ -108,12 +108,12 @@ static inline __attribute__((always_inline)) void block22(int32_t a[4], const in
  * in registers, so partial sums never go through y. The FP16 scales of a row's blocks b, b+1
  * come from one word (VCVTB + VCVTT). Inlined with constant cols for the default width: the
  * second row and every block are then immediate offsets of w0 and xw and the block loop
- * unrolls (no pointer spills). */
+ * unrolls (no pointer spills); with no outlier columns the epilogue has no loop. */
 static inline __attribute__((always_inline)) void fused22_body(
     float *restrict y0, float *restrict y1, const ebq_qtensor *restrict w,
     const uint32_t *restrict xw, const float *restrict xs, const float *restrict xo0,
-    const float *restrict xo1, uint32_t cols) {
-    const uint32_t rows = w->rows, nb = cols / 32u, no = w->n_outliers;
+    const float *restrict xo1, uint32_t cols, uint32_t no) {
+    const uint32_t rows = w->rows, nb = cols / 32u;
     const int8_t *w0 = w->q; /* row o, then its blocks */
     const uint16_t *s0 = w->scale, *ow = w->outlier_w;
     const float *bias = w->bias;
@@ -164,10 +164,12 @@ static __attribute__((noinline)) void fused22(float *restrict y0, float *restric
                                               const float *restrict xs,
                                               const float *restrict xo0,
                                               const float *restrict xo1) {
-    if (w->cols == 128u) /* the default d_model (and a * d) */
-        fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u);
+    if (w->cols == 128u && w->n_outliers == 0u) /* the default d_model (and a * d) */
+        fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u, 0u);
+    else if (w->cols == 128u)
+        fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u, w->n_outliers);
     else
-        fused22_body(y0, y1, w, xw, xs, xo0, xo1, w->cols);
+        fused22_body(y0, y1, w, xw, xs, xo0, xo1, w->cols, w->n_outliers);
 }
 
 /* the same for one token (xw not interleaved) */
