@@ -9,12 +9,36 @@
 
 #define MAXD 1024u
 
+/* outlier channel idx[m] of one row: the ref's sequential float sum */
+static void outliers(float *restrict ai, const int16_t *restrict ei, float zf,
+                     const uint16_t *restrict HO, uint32_t ho_stride, uint32_t T,
+                     const uint16_t *restrict idx, uint32_t n_idx) {
+    for (uint32_t m = 0; m < n_idx; m++) {
+        float v = 0.0f;
+        for (uint32_t j = 0; j < T; j++)
+            v = v + (float)ei[j] * ebq_f16_to_f32(HO[(size_t)j * ho_stride + m]);
+        ai[idx[m]] = v / zf;
+    }
+}
+
 /* a[n][d] <- e[n][T] . H[T][d] / Z[n] (+ float outlier channels) */
 void ebq_attn_sum(float *restrict a, const int16_t *restrict e, const int32_t *restrict Z,
                   uint32_t n, const int8_t *restrict H, const uint16_t *restrict HO,
                   uint32_t ho_stride, uint32_t T, uint32_t d, float h_scale,
                   const uint16_t *restrict idx, uint32_t n_idx) {
     int32_t acc[MAXD];
+#if EBQ_VEC_AVX512
+    for (uint32_t i = 0; i < n; i += 2u) {
+        const uint32_t m = n - i < 2u ? n - i : 2u;
+        if (!ebq_vec_attn_sum_tiles(a + (size_t)i * d, e + (size_t)i * T, Z + i, m, H, T, d,
+                                    h_scale))
+            break;
+        for (uint32_t k = i; k < i + m; k++)
+            if (Z[k] > 0) outliers(a + (size_t)k * d, e + (size_t)k * T, (float)Z[k], HO,
+                                   ho_stride, T, idx, n_idx);
+        if (i + m == n) return;
+    }
+#endif
     for (uint32_t i = 0; i < n; i++) {
         const int16_t *ei = e + (size_t)i * T;
         float *ai = a + (size_t)i * d;
@@ -41,11 +65,6 @@ void ebq_attn_sum(float *restrict a, const int16_t *restrict e, const int32_t *r
                 ai[c] = (float)s * az;
             }
         }
-        for (uint32_t m = 0; m < n_idx; m++) {
-            float v = 0.0f;
-            for (uint32_t j = 0; j < T; j++)
-                v = v + (float)ei[j] * ebq_f16_to_f32(HO[(size_t)j * ho_stride + m]);
-            ai[idx[m]] = v / zf;
-        }
+        outliers(ai, ei, zf, HO, ho_stride, T, idx, n_idx);
     }
 }

@@ -15,14 +15,6 @@
 
 #define K 32u /* taps of the tiles */
 
-/* 4 x 4 transpose of 128-bit lanes: out[k] lane L = in[L] lane k */
-static inline void tr_lanes(__m512i out[4], __m512i i0, __m512i i1, __m512i i2, __m512i i3) {
-    const __m512i a = _mm512_shuffle_i32x4(i0, i1, 0x44), b = _mm512_shuffle_i32x4(i0, i1, 0xee);
-    const __m512i c = _mm512_shuffle_i32x4(i2, i3, 0x44), d = _mm512_shuffle_i32x4(i2, i3, 0xee);
-    out[0] = _mm512_shuffle_i32x4(a, c, 0x88), out[1] = _mm512_shuffle_i32x4(a, c, 0xdd);
-    out[2] = _mm512_shuffle_i32x4(b, d, 0x88), out[3] = _mm512_shuffle_i32x4(b, d, 0xdd);
-}
-
 /* taps of channels c0 .. c0+63 as W[g][k] (lane L, dword i: channel c0 + 16L + 4k + i, taps
  * 4g .. 4g+3, the layout of the interleaved inputs below) and corr[k] = 128 * sum of taps */
 static void weights(__m512i W[8][4], __m512i corr[4], const int8_t *restrict w) {
@@ -31,7 +23,7 @@ static void weights(__m512i W[8][4], __m512i corr[4], const int8_t *restrict w) 
     const __m512i ones = _mm512_set1_epi8((char)0x80);
     for (uint32_t k = 0; k < 4u; k++) corr[k] = _mm512_setzero_si512();
     for (uint32_t g = 0; g < 8u; g++) {
-        tr_lanes(W[g], T[0][g], T[1][g], T[2][g], T[3][g]);
+        ebq_vec_tr_lanes(W[g], T[0][g], T[1][g], T[2][g], T[3][g]);
         for (uint32_t k = 0; k < 4u; k++) corr[k] = _mm512_dpbusd_epi32(corr[k], ones, W[g][k]);
     }
 }
@@ -60,7 +52,7 @@ static void row(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_
         acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(ab1, ef1), W[g][3]);
     }
     __m512i s[4];
-    tr_lanes(s, acc[0], acc[1], acc[2], acc[3]); /* s[L]: channels c0 + 16L .. in order */
+    ebq_vec_tr_lanes(s, acc[0], acc[1], acc[2], acc[3]); /* s[L]: channels c0 + 16L .. in order */
     for (uint32_t L = 0; L < 4u; L++) {
         const uint32_t ch = c0 + 16u * L;
         const __m512 sc = _mm512_cvtph_ps(

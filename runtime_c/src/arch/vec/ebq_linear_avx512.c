@@ -22,14 +22,19 @@ static inline __m512i bcast32(const int8_t *p) {
     return _mm512_set1_epi32(v);
 }
 
-/* block scales of rows o .. o+15 as floats, transposed: sc[b][r] */
-static void scales_t(float *restrict sc, const uint16_t *restrict s, uint32_t nb) {
-    float tmp[16u * EBQ_VEC_MAXNB];
-    for (uint32_t k = 0; k < nb; k++)
+/* the 16 x m FP16 values of rows o .. o+15 (m per row, contiguous) as floats in tmp[16 m];
+ * column j is then the gather of tmp[r m + j] */
+static inline void f16_rows(float *restrict tmp, const uint16_t *restrict s, uint32_t m) {
+    for (uint32_t k = 0; k < m; k++)
         _mm512_storeu_ps(tmp + 16u * k, _mm512_cvtph_ps(_mm256_loadu_si256(
                                             (const __m256i *)(const void *)(s + 16u * k))));
-    for (uint32_t b = 0; b < nb; b++)
-        for (uint32_t r = 0; r < 16u; r++) sc[16u * b + r] = tmp[r * nb + b];
+}
+
+static inline __m512 column(const float *restrict tmp, uint32_t m, uint32_t j) {
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int32_t)m));
+    return _mm512_i32gather_ps(_mm512_add_epi32(idx, _mm512_set1_epi32((int32_t)j)), tmp, 4);
 }
 
 /* y_t[o .. o+15] before the epilogue, for nt (1 or 2) token rows x_t and bl-column blocks
@@ -42,7 +47,7 @@ static inline __attribute__((always_inline)) void tile(
     const uint32_t cols = w->cols, nb = w->n_blocks;
     const __m512i w128 = _mm512_set1_epi8((char)0x80); /* w + 128: unsigned */
     float sc[16u * EBQ_VEC_MAXNB];
-    scales_t(sc, w->scale + (size_t)o * nb, nb);
+    f16_rows(sc, w->scale + (size_t)o * nb, nb);
     f[0] = _mm512_setzero_ps(), f[1] = _mm512_setzero_ps();
     for (uint32_t b = 0; b < nb; b++) {
         const int8_t *p = w->q + (size_t)o * cols + (size_t)b * bl;
@@ -53,42 +58,42 @@ static inline __attribute__((always_inline)) void tile(
         else
             ebq_vec_wt16(g, p, cols);
         for (uint32_t j = 0; j < bl / 4u; j++) g[j] = _mm512_xor_si512(g[j], w128);
-        for (uint32_t j = 0; j < bl / 4u; j++) {
+        /* two chains per token (even and odd groups): half the VPDPBUSD latency */
+        __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();
+        for (uint32_t j = 0; j < bl / 4u; j += 2u) {
             s0 = _mm512_dpbusd_epi32(s0, g[j], bcast32(xb0 + 4u * j));
-            if (nt == 2u) s1 = _mm512_dpbusd_epi32(s1, g[j], bcast32(xb1 + 4u * j));
+            u0 = _mm512_dpbusd_epi32(u0, g[j + 1u], bcast32(xb0 + 4u * j + 4u));
+            if (nt == 2u) {
+                s1 = _mm512_dpbusd_epi32(s1, g[j], bcast32(xb1 + 4u * j));
+                u1 = _mm512_dpbusd_epi32(u1, g[j + 1u], bcast32(xb1 + 4u * j + 4u));
+            }
         }
-        const __m512 scv = _mm512_loadu_ps(sc + 16u * b);
+        s0 = _mm512_add_epi32(s0, u0), s1 = _mm512_add_epi32(s1, u1);
+        const __m512 scv = column(sc, nb, b);
         f[0] = _mm512_add_ps(f[0], _mm512_mul_ps(_mm512_cvtepi32_ps(s0), scv));
         if (nt == 2u) f[1] = _mm512_add_ps(f[1], _mm512_mul_ps(_mm512_cvtepi32_ps(s1), scv));
     }
 }
 
-/* v * xs, then the outlier columns and the bias in the ref's order */
+/* y[o .. o+15] = f * xs, + the outlier columns (weights ow[m], converted), + bias */
 static void epilogue(float *restrict y, __m512 f, float xs, const float *restrict xo,
-                     const ebq_qtensor *restrict w, uint32_t o) {
+                     const float *restrict ow, const ebq_qtensor *restrict w, uint32_t o) {
     const uint32_t no = w->n_outliers;
     __m512 v = _mm512_mul_ps(f, _mm512_set1_ps(xs));
-    if (no == 0u) {
-        if (w->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(w->bias + o));
-        _mm512_storeu_ps(y + o, v);
-        return;
-    }
+    for (uint32_t m = 0; m < no; m++)
+        v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(xo[m]), column(ow, no, m)));
+    if (w->bias) v = _mm512_add_ps(v, _mm512_loadu_ps(w->bias + o));
     _mm512_storeu_ps(y + o, v);
-    for (uint32_t r = o; r < o + 16u; r++) {
-        float u = y[r];
-        for (uint32_t m = 0; m < no; m++)
-            u = u + xo[m] * ebq_vec_f16(w->outlier_w[(size_t)r * no + m]);
-        if (w->bias) u = u + w->bias[r];
-        y[r] = u;
-    }
 }
 
 uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8_t *restrict x0,
                               const int8_t *restrict x1, const float xs[2],
                               const float *restrict xo0, const float *restrict xo1, uint32_t nt,
                               const ebq_qtensor *restrict w) {
-    const uint32_t bl = w->block, nb = w->n_blocks;
-    if ((bl != 32u && bl != 16u) || w->cols != bl * nb || nb > EBQ_VEC_MAXNB) return 0;
+    const uint32_t bl = w->block, nb = w->n_blocks, no = w->n_outliers;
+    if ((bl != 32u && bl != 16u) || w->cols != bl * nb || nb > EBQ_VEC_MAXNB ||
+        no > EBQ_VEC_MAXNO)
+        return 0;
     int32_t cx[2][EBQ_VEC_MAXNB];
     for (uint32_t t = 0; t < nt; t++) {
         const int8_t *x = t ? x1 : x0;
@@ -101,18 +106,20 @@ uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8
     uint32_t o = 0;
     for (; o + 16u <= w->rows; o += 16u) {
         __m512 f[2];
+        float ow[16u * EBQ_VEC_MAXNO];
+        if (no) f16_rows(ow, w->outlier_w + (size_t)o * no, no);
         if (nt == 2u) {
             if (bl == 32u)
                 tile(f, x0, x1, cx[0], cx[1], w, o, 2u, 32u);
             else
                 tile(f, x0, x1, cx[0], cx[1], w, o, 2u, 16u);
-            epilogue(y1, f[1], xs[1], xo1, w, o);
+            epilogue(y1, f[1], xs[1], xo1, ow, w, o);
         } else if (bl == 32u) {
             tile(f, x0, x0, cx[0], cx[0], w, o, 1u, 32u);
         } else {
             tile(f, x0, x0, cx[0], cx[0], w, o, 1u, 16u);
         }
-        epilogue(y0, f[0], xs[0], xo0, w, o);
+        epilogue(y0, f[0], xs[0], xo0, ow, w, o);
     }
     return o;
 }

@@ -24,6 +24,7 @@
 #endif
 
 #define EBQ_VEC_MAXNB 32u /* blocks per row of the AVX-512 linear tiles */
+#define EBQ_VEC_MAXNO 32u /* outlier columns of the AVX-512 linear tiles */
 
 /* AVX-512 linear tiles: y_t[0 .. 16k) for nt (1 or 2) token rows x_t (scales xs[t], outlier
  * channels xo_t), the ref's ebq_linear_q8 for those rows; returns 16k (0: shape not handled) */
@@ -36,6 +37,12 @@ uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8
  * int8 channels, the ref's ebq_dwconv_q8 without the outlier channels; 0: shape not handled */
 int ebq_vec_dwconv_tiles(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t n,
                          uint32_t d, uint32_t a, float h_scale, const ebq_qtensor *restrict w);
+
+/* AVX-512 softmax @ V (n <= 2 rows, d % 64 == 0, numerators 0..127): the ref's ebq_attn_sum
+ * without the outlier channels; 0: shape not handled */
+int ebq_vec_attn_sum_tiles(float *restrict a, const int16_t *restrict e,
+                           const int32_t *restrict Z, uint32_t n, const int8_t *restrict H,
+                           uint32_t T, uint32_t d, float h_scale);
 
 #if defined(__F16C__)
 #include <immintrin.h>

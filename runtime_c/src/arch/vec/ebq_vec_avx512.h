@@ -52,4 +52,12 @@ static inline void ebq_vec_wt16(__m512i g[4], const int8_t *p, size_t cols) {
         ld128x4(p + 3 * cols, 4 * cols));
 }
 
+/* 4 x 4 transpose of 128-bit lanes: out[k] lane L = in[L] lane k */
+static inline void ebq_vec_tr_lanes(__m512i out[4], __m512i i0, __m512i i1, __m512i i2, __m512i i3) {
+    const __m512i a = _mm512_shuffle_i32x4(i0, i1, 0x44), b = _mm512_shuffle_i32x4(i0, i1, 0xee);
+    const __m512i c = _mm512_shuffle_i32x4(i2, i3, 0x44), d = _mm512_shuffle_i32x4(i2, i3, 0xee);
+    out[0] = _mm512_shuffle_i32x4(a, c, 0x88), out[1] = _mm512_shuffle_i32x4(a, c, 0xdd);
+    out[2] = _mm512_shuffle_i32x4(b, d, 0x88), out[3] = _mm512_shuffle_i32x4(b, d, 0xdd);
+}
+
 #endif /* EBQ_ARCH_VEC_AVX512_H */
