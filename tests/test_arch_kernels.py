@@ -21,8 +21,10 @@ RNG = np.random.default_rng(20240611)
 
 
 # optimized kernel sets under test: cortexm (host shim), vec portable, vec with the host's
-# SIMD paths (-march=native: AVX2 code in vec/ebq_linear_q8.c on x86-64)
-OPT_SETS = {"cortexm": ("cortexm", ""), "vec": ("vec", ""), "vec-native": ("vec", "-march=native")}
+# SIMD paths (-march=native: AVX-512 VNNI tiles where the CPU has them) and vec with AVX2 only
+# (the x86-64 paths of CPUs without AVX-512)
+OPT_SETS = {"cortexm": ("cortexm", ""), "vec": ("vec", ""), "vec-native": ("vec", "-march=native"),
+            "vec-avx2": ("vec", "-mavx2 -mf16c")}
 
 
 @pytest.fixture(scope="module", params=list(OPT_SETS))
@@ -56,7 +58,7 @@ LINEAR = [(128, 128, 0, True, 2), (128, 128, 3, True, 1), (7, 16, 0, True, 2),
           (33, 48, 2, True, 2), (5, 100, 0, False, 2), (6, 18, 1, True, 2),
           (10, 320, 2, True, 2), (2, 128, 1, True, 1), (128, 16, 0, False, 1),
           (128, 128, 4, True, 2), (6, 96, 1, False, 2), (4, 256, 0, True, 2),
-          (2, 32, 2, True, 2)]
+          (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1)]
 
 
 @pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR)
@@ -115,7 +117,7 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
     s = sr.copy()
     s[0, :3] = [np.nan, -np.inf, 40.0] if T >= 3 else s[0, :3]      # odd values
     for i in range(n):
-        (er,), zr = (r := both(libs, "ebq_softmax_q8", lambda: [np.zeros(T, np.int16)],
+        (er,), zr = (r := both(libs, "ebq_softmax_q8", lambda T=T: [np.zeros(T, np.int16)],
                                ptr(np.ascontiguousarray(s[i])), ptr(segs), T))[0]
         (ec,), zc = r[1]
         assert np.array_equal(er, ec) and zr == zc
@@ -161,6 +163,21 @@ def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
                               ts))[0]
         (cc,), _ = r[1]
         assert np.array_equal(bits(cr), bits(cc)), t0
+
+
+def test_softmax_odd_scores_match_ref(libs):
+    """Infinite scores, ties, signed zeros, padded keys and tails of every length."""
+    for T in (1, 7, 8, 13, 64):
+        rows = [RNG.normal(0, 3, T), np.zeros(T), np.full(T, -0.0), np.full(T, -np.inf),
+                np.where(RNG.random(T) < 0.5, 0.0, -0.0), RNG.normal(0, 3, T)]
+        rows[-1][T // 2] = np.inf
+        for s in rows:
+            s = s.astype(np.float32)
+            for segs in (np.ones(T, np.uint8), (RNG.random(T) < 0.6).astype(np.uint8)):
+                (er,), zr = (r := both(libs, "ebq_softmax_q8", lambda T=T: [np.zeros(T, np.int16)],
+                                       ptr(s), ptr(segs), T))[0]
+                (ec,), zc = r[1]
+                assert np.array_equal(er, ec) and zr == zc, (T, s, segs)
 
 
 def test_rowwise_kernels_match_ref(libs):

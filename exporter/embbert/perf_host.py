@@ -1,5 +1,5 @@
 """Host latency, one thread, same model and lengths: the C runtime (-O2 -march=native, the
-host board's kernels: src/arch/vec, auto-vectorized) vs PyTorch eager fp32, ONNX Runtime fp32
+host board's kernels: src/arch/vec, SIMD) vs PyTorch eager fp32, ONNX Runtime fp32
 and ONNX Runtime dynamic int8 (when `onnxruntime` and `onnx` are installed). Median of repeated
 runs; ratios are taken within one run of this module so they share the machine's state."""
 

@@ -1,7 +1,9 @@
-/* Shared helpers of the vectorizable host kernels (src/arch/vec): plain C11 loops shaped so
- * that GCC/Clang at -O2 turn them into SIMD code (e.g. AVX2/AVX-512 VPMADDWD on x86-64 with
- * -march=native, NEON on AArch64): fixed trip counts, int16 operands, int32 sums.
- * Integer sums are exact in any order; every float operation stays in the ref's order. */
+/* Shared helpers of the host kernels (src/arch/vec): plain C11 loops shaped so that GCC/Clang
+ * at -O2 turn them into SIMD code (VPMADDWD on x86-64, NEON on AArch64): fixed trip counts,
+ * int16 operands, int32 sums; explicit AVX2 code for the float exp (ebq_vec_exp.h) and, where
+ * the CPU has AVX-512 VNNI, the tiles of ebq_*_avx512.c for the int8 products. Every path
+ * compiles to the portable loops elsewhere. Integer sums are exact in any order; every float
+ * operation stays in the ref's order. */
 #ifndef EBQ_ARCH_VEC_H
 #define EBQ_ARCH_VEC_H
 
