@@ -108,7 +108,8 @@ static inline __attribute__((always_inline)) void block22(int32_t a[4], const in
  * in registers, so partial sums never go through y. The FP16 scales of a row's blocks b, b+1
  * come from one word (VCVTB + VCVTT). Inlined with constant cols for the default width: the
  * second row and every block are then immediate offsets of w0 and xw and the block loop
- * unrolls (no pointer spills); with no outlier columns the epilogue has no loop. */
+ * unrolls (no pointer spills); with a constant outlier count the epilogue has no loop and
+ * keeps the outlier inputs in registers. */
 static inline __attribute__((always_inline)) void fused22_body(
     float *restrict y0, float *restrict y1, const ebq_qtensor *restrict w,
     const uint32_t *restrict xw, const float *restrict xs, const float *restrict xo0,
@@ -164,8 +165,11 @@ static __attribute__((noinline)) void fused22(float *restrict y0, float *restric
                                               const float *restrict xs,
                                               const float *restrict xo0,
                                               const float *restrict xo1) {
-    if (w->cols == 128u && w->n_outliers == 0u) /* the default d_model (and a * d) */
+    /* the default d_model (and a * d), without outliers or with the default cap d / 32 */
+    if (w->cols == 128u && w->n_outliers == 0u)
         fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u, 0u);
+    else if (w->cols == 128u && w->n_outliers == 4u)
+        fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u, 4u);
     else if (w->cols == 128u)
         fused22_body(y0, y1, w, xw, xs, xo0, xo1, 128u, w->n_outliers);
     else

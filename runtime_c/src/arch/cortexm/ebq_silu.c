@@ -3,6 +3,7 @@
  * n = round(x log2 e) is in [-25, 25] and is rounded with the branch-free ebq_cm helpers
  * (|y| + 0.5, truncate, sign fix-up: the ref's round half away from zero); the polynomial and
  * the 2^n scaling are the ref's operation sequence. Other v (and NaN) call ebq_exp itself.
+ * The range test runs on the bits: |v| <= 17 exactly when (bits << 1) <= (bits(17) << 1).
  * Same bits as src/ref/ebq_silu.c. */
 #include <math.h>
 
@@ -10,17 +11,32 @@
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
-/* ebq_exp(x) for |x| <= 17, operation for operation */
-static inline float exp_mid(float x) {
-    const float y = x * 0x1.715476p+0f;
-    return ebq_exp_core(x, ebq_cm_round(y));
+/* ebq_exp(-x) for |x| <= 17 (b: the bits of x), operation for operation: n = round(y),
+ * y = -x log2 e, from |y| = |x| log2 e (rounding is symmetric) and y's sign, the opposite of
+ * x's (x = +-0 gives n = 0 either way) */
+static inline float exp_mid_neg(float x, uint32_t b) {
+    const int32_t t = ebq_cm_cvt_sat(fabsf(x) * 0x1.715476p+0f + 0.5f);
+    const int32_t s = ~((int32_t)b >> 31); /* -1 when y <= 0 */
+    return ebq_exp_core(-x, (t ^ s) - s);
 }
 
-/* v[n] <- v / (1 + exp(-v)) */
+#define MID(b) (((b) << 1) <= (0x41880000u << 1)) /* |x| <= 17 and not NaN, on the bits */
+
+/* v[n] <- v / (1 + exp(-v)). The other inputs (rare) wait for a second pass, so the hot loop
+ * makes no call and keeps its constants in the caller-saved FPU registers. A result of the
+ * first pass is never taken for such an input: |silu(x)| <= |x| <= 17. */
 void ebq_silu_inplace(float *v, uint32_t n) {
+    uint32_t other = 0;
     for (uint32_t i = 0; i < n; i++) {
+        const uint32_t b = ebq_cm_ld32(v + i);
+        const float x = ebq_f32_from_bits(b);
+        if (MID(b))
+            v[i] = x / (1.0f + exp_mid_neg(x, b));
+        else
+            other = 1u;
+    }
+    for (uint32_t i = 0; other && i < n; i++) {
         const float x = v[i];
-        const float e = fabsf(x) <= 17.0f ? exp_mid(-x) : ebq_exp(-x);
-        v[i] = x / (1.0f + e);
+        if (!MID(ebq_f32_bits(x))) v[i] = x / (1.0f + ebq_exp(-x));
     }
 }
