@@ -60,3 +60,13 @@ bench: setup
 	$(PIP) install -q --disable-pip-version-check onnx onnxruntime || \
 	  echo "onnx/onnxruntime not installable: the ORT columns will be skipped"
 	OMP_NUM_THREADS=1 $(PY) -m embbert.perf --out docs
+
+# Issue 6 peers (optional, heavy installs ~600 MB): the same model through TensorFlow Lite Micro
+# (TensorFlow rewrite at fixed T, full int8, tflite-micro interpreter: arena bytes, logits) and
+# ONNX Runtime, beside our arena, flash and logits -> docs/PEERS.md, docs/peers.json (~4 min).
+PEER_PKGS ?= tensorflow-cpu tflite-micro onnx onnxruntime
+.PHONY: bench-peers
+bench-peers: setup
+	@$(PIP) install -q --disable-pip-version-check $(PEER_PKGS) || { echo "error: could not" \
+	  "pip install $(PEER_PKGS) into $(VENV); make bench-peers needs them" >&2; exit 1; }
+	OMP_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m embbert.peers --out docs

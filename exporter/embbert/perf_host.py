@@ -62,26 +62,41 @@ def python_ns(ckpt, lengths, vocab_size: int) -> tuple[dict[str, dict[int, float
             res["pytorch"][T] = _median_ns(lambda ti=ti, ts=ts: model(ti, ts))
     try:
         import onnxruntime as ort
-        from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError:
         return res, "onnxruntime not installed: ORT columns skipped (pip install onnx onnxruntime)"
     with tempfile.TemporaryDirectory() as tmp:
-        fp32, int8 = Path(tmp) / "m.onnx", Path(tmp) / "m.int8.onnx"
-        ids, segs = inputs[max(lengths)]
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (torch.as_tensor(ids)[None], torch.as_tensor(segs)[None]),
-                              str(fp32), input_names=["ids", "segs"], output_names=["logits"],
-                              dynamic_axes={"ids": {1: "T"}, "segs": {1: "T"}}, dynamo=False,
-                              opset_version=17)
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        for name, path in (("ort_fp32", fp32), ("ort_int8", int8)):
-            sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        for name, sess in ort_sessions(model, *inputs[max(lengths)], Path(tmp)).items():
             res[name] = {}
             for T, (ids, segs) in inputs.items():
                 feed = {"ids": ids[None], "segs": segs[None]}
                 res[name][T] = _median_ns(lambda s=sess, f=feed: s.run(None, f))
     return res, f"onnxruntime {ort.__version__}"
+
+
+def ort_sessions(model, ids: np.ndarray, segs: np.ndarray, tmp: Path) -> dict:
+    """{"ort_fp32": session, "ort_int8": session} (one thread each) for the PyTorch model,
+    exported to ONNX with a dynamic T (example input ids[T], segs[T]) and quantized with ORT's
+    dynamic int8 (int8 weights, activations quantized per call). Needs onnx + onnxruntime."""
+    import logging
+    import warnings
+
+    import onnxruntime as ort
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    fp32, int8 = tmp / "m.onnx", tmp / "m.int8.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.as_tensor(ids)[None], torch.as_tensor(segs)[None]),
+                          str(fp32), input_names=["ids", "segs"], output_names=["logits"],
+                          dynamic_axes={"ids": {1: "T"}, "segs": {1: "T"}}, dynamo=False,
+                          opset_version=17)
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.setLevel(logging.ERROR)   # the quantizer logs a "cannot quantize" note per int tensor
+    try:
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+    return {name: ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            for name, path in (("ort_fp32", fp32), ("ort_int8", int8))}
