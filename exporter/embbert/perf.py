@@ -1,6 +1,7 @@
 """Instruction-exact benchmarks of the C runtime on the emulated Cortex-M boards (make bench).
 
-    python -m embbert.perf [--model models/sst2.pt] [--out docs] [--quick]
+    python -m embbert.perf [--model models/sst2.pt] [--out docs]
+    python -m embbert.perf --only qemu-m4/cortexm --lengths 128   # a quick look, no report
 
 For each QEMU board (qemu-m4, qemu-m7) and kernel set (ref, cortexm) it builds
 tools/bench/bench_fw.c with the runtime and the exported model, runs it under -icount (one
@@ -66,7 +67,7 @@ def bench_ids(vocab_size: int, T: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_bench_elf(board: str, kernels: str, generated: Path, out: Path,
-                    profile: bool = False) -> Path:
+                    profile: bool = False, lengths=LENGTHS) -> Path:
     """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for a QEMU mps2 board."""
     if board not in MPS2_CPU:
         raise EmbBertError(f"no mps2 build for {board}")
@@ -75,7 +76,8 @@ def build_bench_elf(board: str, kernels: str, generated: Path, out: Path,
            f"-I{RUNTIME / 'src'}"]
     machine = ["-mthumb", "-mfloat-abi=hard", *MPS2_CPU[board]]
     common = machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"] + NUMERICS
-    defs = ["-DEBQ_PROFILE"] if profile else []
+    defs = (["-DEBQ_PROFILE"] if profile else []) + [
+        "-DEBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)]
     glue = [plat / n for n in ("startup_mps2.c", "platform_mps2.c", "counter_cmsdk.c",
                                "uart_cmsdk.c")]
     groups = [([BENCH_FW, *runtime_sources(RUNTIME, kernels)], STRICT + inc + defs),
@@ -117,9 +119,10 @@ def parse(lines: list[str], run: Run) -> Run:
     return run
 
 
-def measure(board: str, kernels: str, generated: Path, work: Path, profile: bool) -> Run:
+def measure(board: str, kernels: str, generated: Path, work: Path, profile: bool,
+            lengths=LENGTHS) -> Run:
     tag = f"{board}-{kernels}{'-prof' if profile else ''}"
-    elf = build_bench_elf(board, kernels, generated, work / tag / "bench.elf", profile)
+    elf = build_bench_elf(board, kernels, generated, work / tag / "bench.elf", profile, lengths)
     return parse(run_bench_elf(board, elf), Run(board, kernels, profile))
 
 
@@ -198,7 +201,8 @@ def bench_checkpoint(model: Path | None, work: Path):
 
 
 def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
-            work: Path = BUILD, echo=print) -> dict:
+            work: Path = BUILD, echo=print, only: list[str] | None = None) -> dict:
+    """The whole benchmark; `only` ("qemu-m4/cortexm", ...) restricts the QEMU builds."""
     from .checkpoint import file_sha256
     from .macs import dense_macs, runtime_macs
     from .quant import quantize
@@ -225,13 +229,17 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
                  "stage_macs": {T: stage_macs(cfg, T) for T in lengths},
                  "qemu": {}, "clock": {}}
     for board in ("qemu-m4", "qemu-m7"):
+        if only and not any(o.startswith(board + "/") for o in only):
+            continue
         gen = export_for(board, mq, sha, work)
         real = load_board(REAL_CLOCK[board])
         res["clock"][board] = {"board": real.name, "clock_hz": real.clock_hz}
         for kernels in ("ref", "cortexm"):
+            if only and f"{board}/{kernels}" not in only:
+                continue
             echo(f"{board} {kernels}: building and running under QEMU -icount ...")
-            plain = measure(board, kernels, gen, work, profile=False)
-            prof = measure(board, kernels, gen, work, profile=True)
+            plain = measure(board, kernels, gen, work, False, lengths)
+            prof = measure(board, kernels, gen, work, True, lengths)
             for T in lengths:
                 if plain.rows[T]["logits"] != want[T] or prof.rows[T]["logits"] != want[T]:
                     raise EmbBertError(f"{board}/{kernels} T={T}: logits differ from the "
@@ -263,6 +271,17 @@ def _cpu_name() -> str:
     return "unknown CPU"
 
 
+def print_summary(res: dict) -> None:
+    """Instructions per dense MAC and the per-stage split of each build that ran."""
+    for name, rows in res["qemu"].items():
+        for T, r in rows.items():
+            dense = res["macs_dense"][T]
+            stages = "  ".join(f"{s} {v / 1e6:.3f}M"
+                               for s, v in zip(STAGES, r["stages"], strict=True))
+            print(f"{name} T={T}: {r['instr'] / 1e6:.3f} M instructions, "
+                  f"{r['instr'] / dense:.4f} per dense MAC, stack {r['stack']}\n  {stages}")
+
+
 def main(argv=None) -> int:
     import argparse
     import json
@@ -274,6 +293,11 @@ def main(argv=None) -> int:
                     "if present, else random trained-like weights)")
     ap.add_argument("--out", type=Path, default=REPO / "docs")
     ap.add_argument("--no-host", action="store_true", help="skip the host comparison")
+    ap.add_argument("--only", default=None, metavar="BOARD/KERNELS,...",
+                    help="only these builds (e.g. qemu-m4/cortexm): print a summary, write "
+                    "no report")
+    ap.add_argument("--lengths", default=None, metavar="T,...",
+                    help="sequence lengths (default 16,32,64,128,256)")
     ap.add_argument("--kernels", action="store_true",
                     help="only print per-kernel instruction counts (tools/bench/kernels_fw.c)")
     args = ap.parse_args(argv)
@@ -285,7 +309,13 @@ def main(argv=None) -> int:
                     print(f"{board} {name:14s} ref {n / units:7.2f}  cortexm "
                           f"{c[name][0] / units:7.2f} instructions per MAC/element")
             return 0
-        res = run_all(args.model, host=not args.no_host)
+        lengths = (tuple(int(T) for T in args.lengths.split(",")) if args.lengths
+                   else LENGTHS)
+        if args.only:
+            res = run_all(args.model, lengths, host=False, only=args.only.split(","))
+            print_summary(res)
+            return 0
+        res = run_all(args.model, lengths, host=not args.no_host)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "benchmarks.json").write_text(json.dumps(res, indent=1) + "\n")
         write_report(res, args.out)
