@@ -204,6 +204,28 @@ def test_rowwise_kernels_match_ref(libs):
                            ptr(v), n, float(np.float32(1.1920929e-07)), float(127 / 4.0),
                            ptr(idx), n_out)
             assert all(np.array_equal(a, b) for a, b in zip(ref[0], cm[0], strict=True))
+    # row quantization: outliers at the row's edges, odd lengths (4-value groups with tails),
+    # NaN / infinity only in an outlier channel, ties at +-0.5 steps, every value equal
+    for n in [1, 5, 8, 9, 31, 130]:
+        for idx in [np.array([], np.uint16), np.array([0, n - 1], np.uint16)[: min(n, 2)]]:
+            idx = np.unique(idx).astype(np.uint16)
+            cases = [RNG.normal(0, 3, n), np.full(n, 2.0), np.arange(n) * 0.5 - n / 4]
+            odd = RNG.normal(0, 3, n)
+            odd[idx] = np.nan
+            cases.append(odd)
+            inf = RNG.normal(0, 3, n)
+            inf[-1] = np.inf
+            cases.append(inf)
+            k = len(idx)
+            for v in cases:
+                v = np.ascontiguousarray(v, np.float32)
+                out = lambda n=n, k=k: [np.zeros(n, np.int8),  # noqa: E731
+                                        np.zeros(1, np.float32),
+                                        np.zeros(max(k, 1), np.float32)]
+                ref, cm = both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), k)
+                assert all(np.array_equal(bits(a) if a.dtype == np.float32 else a,
+                                          bits(b) if b.dtype == np.float32 else b)
+                           for a, b in zip(ref[0], cm[0], strict=True))
     x = np.concatenate([RNG.normal(0, 6, 3000), [-100, -88, -20, 0, 16.5, 17, 20, 100,
                                                  np.inf, -np.inf]]).astype(np.float32)
     res = []

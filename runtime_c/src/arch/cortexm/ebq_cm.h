@@ -159,6 +159,29 @@ static inline int32_t ebq_cm_round(float v) {
     return (t ^ s) - s;
 }
 
+/* max(m, b << 1): m holds twice the largest sign-cleared float bits so far, so the shift drops
+ * the sign (CMP with a shifted operand, IT, LSL: 3 instructions instead of BIC, CMP, IT, MOV) */
+static inline uint32_t ebq_cm_max_lsl1(uint32_t m, uint32_t b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+    __asm__("cmp %0, %1, lsl #1\n\tit cc\n\tlslcc %0, %1, #1" : "+r"(m) : "r"(b) : "cc");
+    return m;
+#else
+    return (b << 1) > m ? (b << 1) : m;
+#endif
+}
+
+/* t with the sign of the float bits b: (t ^ s) - s, s = b >> 31 arithmetic (EOR and SUB with
+ * the shift in the operand: 2 instructions) */
+static inline int32_t ebq_cm_signfix(int32_t t, uint32_t b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+    __asm__("eor %0, %0, %1, asr #31\n\tsub %0, %0, %1, asr #31" : "+r"(t) : "r"(b));
+    return t;
+#else
+    const int32_t s = (int32_t)b >> 31; /* 0 or -1 */
+    return (t ^ s) - s;
+#endif
+}
+
 /* ebq_sat_i8 for every input, branch-free: sign(v) * min(trunc(|v| + 0.5), 127). |v| + 0.5
  * rounds exactly as the ref's v + 0.5 / v - 0.5 (round to nearest is symmetric), the clamp
  * before the add cannot change the truncated result, and NaN converts to 0. */

@@ -1,41 +1,112 @@
 /* Dynamic per-row int8 quantization for Cortex-M: the ref's numerics in fewer instructions.
  *
  * absmax: for non-NaN floats |a| < |b| exactly when the sign-cleared bit patterns compare so as
- * unsigned integers, so the max runs on the core registers (LDR, BIC, CMP, IT, MOV) instead of
- * VCMP + VMRS per element; a NaN (which the ref's `a > amax` skips) shows up as a pattern above
- * infinity and sends the row to the reference loop. Rounding: ebq_cm_sat_i8 (VABS, VADD, VCVT,
- * sign fix-up, no compares). Same bits as src/ref/ebq_quantize_row.c. */
+ * unsigned integers, so the max runs on the core registers: twice the bits (the shift drops the
+ * sign) in CMP with a shifted operand, IT, LSL; a NaN (which the ref's `a > amax` skips) shows
+ * up as a pattern above infinity and sends the row to the reference loop. Rounding: ebq_cm_round
+ * (|p| + 0.5, VCVT, sign of p fixed up), four values at a time on Cortex-M: one VLDM, the VFP
+ * work, two-register VMOVs out, EOR/SUB with the sign in the shifted operand, byte stores.
+ * Same bits as src/ref/ebq_quantize_row.c. */
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
-/* max over c in [c0, c1) of the sign-cleared bits of v[c] */
-static inline uint32_t absmax_bits(const float *restrict v, uint32_t c0, uint32_t c1,
-                                   uint32_t m) {
-#pragma GCC unroll 4
-    for (uint32_t c = c0; c < c1; c++) {
-        const uint32_t b = ebq_f32_bits(v[c]) & 0x7fffffffu;
-        m = b > m ? b : m;
+/* max of m and 2x the sign-cleared bits of v[c], c in [c0, c1) */
+static inline uint32_t absmax_bits2(const float *restrict v, uint32_t c0, uint32_t c1,
+                                    uint32_t m) {
+    const float *p = v + c0, *end = v + c1;
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+    const float *end8 = p + ((c1 - c0) & ~7u);
+    while (p != end8) { /* 8 values: 4 LDRD (post-increment) and 8 x (CMP, IT, LSL) */
+        uint32_t a, b;
+        __asm__ volatile(
+            "ldrd %[a], %[b], [%[p]], #8\n\t"
+            "cmp %[m], %[a], lsl #1\n\tit cc\n\tlslcc %[m], %[a], #1\n\t"
+            "cmp %[m], %[b], lsl #1\n\tit cc\n\tlslcc %[m], %[b], #1\n\t"
+            "ldrd %[a], %[b], [%[p]], #8\n\t"
+            "cmp %[m], %[a], lsl #1\n\tit cc\n\tlslcc %[m], %[a], #1\n\t"
+            "cmp %[m], %[b], lsl #1\n\tit cc\n\tlslcc %[m], %[b], #1\n\t"
+            "ldrd %[a], %[b], [%[p]], #8\n\t"
+            "cmp %[m], %[a], lsl #1\n\tit cc\n\tlslcc %[m], %[a], #1\n\t"
+            "cmp %[m], %[b], lsl #1\n\tit cc\n\tlslcc %[m], %[b], #1\n\t"
+            "ldrd %[a], %[b], [%[p]], #8\n\t"
+            "cmp %[m], %[a], lsl #1\n\tit cc\n\tlslcc %[m], %[a], #1\n\t"
+            "cmp %[m], %[b], lsl #1\n\tit cc\n\tlslcc %[m], %[b], #1"
+            : [m] "+r"(m), [p] "+r"(p), [a] "=&r"(a), [b] "=&r"(b)
+            :
+            : "cc", "memory");
     }
+#endif
+    for (; p != end; p++) m = ebq_cm_max_lsl1(m, ebq_f32_bits(*p));
     return m;
+}
+
+/* (*q)[0..4) <- ebq_cm_round((*v)[k] * inv), both pointers advanced by 4 (no clamp: the
+ * caller's |v * inv| <= 127 (1 + 2^-23) off the outlier channels). The sign comes from the
+ * bits of the product, as in ebq_cm_round. */
+static inline void round4(int8_t **q, const float **v, float inv) {
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+    uint32_t x0, x1, y0, y1;
+    __asm__ volatile("vldmia %[v]!, {s0-s3}\n\t"
+                     "vmul.f32 s0, s0, %[inv]\n\t"
+                     "vmul.f32 s1, s1, %[inv]\n\t"
+                     "vmul.f32 s2, s2, %[inv]\n\t"
+                     "vmul.f32 s3, s3, %[inv]\n\t"
+                     "vabs.f32 s4, s0\n\t"
+                     "vabs.f32 s5, s1\n\t"
+                     "vabs.f32 s6, s2\n\t"
+                     "vabs.f32 s7, s3\n\t"
+                     "vadd.f32 s4, s4, %[half]\n\t"
+                     "vadd.f32 s5, s5, %[half]\n\t"
+                     "vadd.f32 s6, s6, %[half]\n\t"
+                     "vadd.f32 s7, s7, %[half]\n\t"
+                     "vcvt.s32.f32 s4, s4\n\t"
+                     "vcvt.s32.f32 s5, s5\n\t"
+                     "vcvt.s32.f32 s6, s6\n\t"
+                     "vcvt.s32.f32 s7, s7\n\t"
+                     "vmov %[x0], %[x1], s6, s7\n\t" /* values 2, 3 */
+                     "vmov %[y0], %[y1], s2, s3\n\t"
+                     "eor %[x0], %[x0], %[y0], asr #31\n\t"
+                     "sub %[x0], %[x0], %[y0], asr #31\n\t"
+                     "eor %[x1], %[x1], %[y1], asr #31\n\t"
+                     "sub %[x1], %[x1], %[y1], asr #31\n\t"
+                     "strb %[x0], [%[q], #2]\n\t"
+                     "strb %[x1], [%[q], #3]\n\t"
+                     "vmov %[x0], %[x1], s4, s5\n\t" /* values 0, 1 */
+                     "vmov %[y0], %[y1], s0, s1\n\t"
+                     "eor %[x0], %[x0], %[y0], asr #31\n\t"
+                     "sub %[x0], %[x0], %[y0], asr #31\n\t"
+                     "eor %[x1], %[x1], %[y1], asr #31\n\t"
+                     "sub %[x1], %[x1], %[y1], asr #31\n\t"
+                     "strb %[x1], [%[q], #1]\n\t"
+                     "strb %[x0], [%[q]], #4"
+                     : [x0] "=&r"(x0), [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1),
+                       [v] "+r"(*v), [q] "+r"(*q)
+                     : [inv] "t"(inv), [half] "t"(0.5f)
+                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "memory");
+#else
+    for (uint32_t k = 0; k < 4u; k++) (*q)[k] = (int8_t)ebq_cm_round((*v)[k] * inv);
+    *q += 4, *v += 4;
+#endif
 }
 
 /* q[n] int8, *scale, vo[n_idx] <- v[n] */
 void ebq_quantize_row(int8_t *restrict q, float *restrict scale, float *restrict vo,
                       const float *restrict v, uint32_t n, const uint16_t *restrict idx,
                       uint32_t n_idx) {
-    uint32_t mb = 0, c0 = 0;
+    uint32_t mb = 0, c0 = 0; /* mb: twice the largest sign-cleared bits */
+    int walk = 0;
     for (uint32_t m = 0; m < n_idx; m++) { /* the runs between outlier channels */
         if (idx[m] < c0 || idx[m] >= n) { /* not strictly increasing: the ref's walk */
-            mb = 0xffffffffu;
+            walk = 1;
             break;
         }
-        mb = absmax_bits(v, c0, idx[m], mb);
+        mb = absmax_bits2(v, c0, idx[m], mb);
         c0 = idx[m] + 1u;
     }
-    if (mb != 0xffffffffu) mb = absmax_bits(v, c0, n, mb);
+    if (!walk) mb = absmax_bits2(v, c0, n, mb);
     float amax;
-    if (mb > 0x7f800000u) { /* NaN somewhere (or odd outlier list): the reference walk */
+    if (walk || mb > (0x7f800000u << 1)) { /* NaN somewhere (or odd outlier list): the ref */
         amax = 0.0f;
         uint32_t m = 0;
         for (uint32_t c = 0; c < n; c++) {
@@ -47,15 +118,17 @@ void ebq_quantize_row(int8_t *restrict q, float *restrict scale, float *restrict
             if (a > amax) amax = a;
         }
     } else {
-        amax = ebq_f32_from_bits(mb);
+        amax = ebq_f32_from_bits(mb >> 1);
     }
     if (amax >= 0x1p-100f) {
         const float inv = 127.0f / amax;
         *scale = amax / 127.0f;
         /* |v * inv| <= 127 (1 + 2^-23) off the outlier channels: no clamp needed (the outlier
          * channels, which may exceed it, are overwritten below) */
-#pragma GCC unroll 4
-        for (uint32_t c = 0; c < n; c++) q[c] = (int8_t)ebq_cm_round(v[c] * inv);
+        int8_t *qp = q;
+        const float *vp = v, *end4 = v + (n & ~3u);
+        while (vp != end4) round4(&qp, &vp, inv);
+        for (uint32_t c = n & ~3u; c < n; c++) q[c] = (int8_t)ebq_cm_round(v[c] * inv);
     } else {
         *scale = 0.0f;
         for (uint32_t c = 0; c < n; c++) q[c] = 0;
