@@ -182,6 +182,18 @@ static inline int32_t ebq_cm_signfix(int32_t t, uint32_t b) {
 #endif
 }
 
+/* t with the sign opposite to the float bits b: a - (t ^ a), a = b >> 31 arithmetic (EOR, RSB
+ * with the shift in the operand) */
+static inline int32_t ebq_cm_signfix_neg(int32_t t, uint32_t b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+    __asm__("eor %0, %0, %1, asr #31\n\trsb %0, %0, %1, asr #31" : "+r"(t) : "r"(b));
+    return t;
+#else
+    const int32_t a = (int32_t)b >> 31; /* 0 or -1 */
+    return a - (t ^ a);
+#endif
+}
+
 /* ebq_sat_i8 for every input, branch-free: sign(v) * min(trunc(|v| + 0.5), 127). |v| + 0.5
  * rounds exactly as the ref's v + 0.5 / v - 0.5 (round to nearest is symmetric), the clamp
  * before the add cannot change the truncated result, and NaN converts to 0. */
