@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Print docs/RESULTS.md's table from finetuned checkpoints (metrics stored in each model.pt).
 
-    python tools/results_table.py models/tasks [--quantized]
+    python tools/results_table.py runs/tasks [--quantized]
+
+With --quantized, the int8 column comes from DIR/<task>.int8.json when it is newer than the
+checkpoint (`embbert-eval DIR/<task>.pt --quantized --json DIR/<task>.int8.json`, which can run
+while other tasks still train), else it is computed here.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -23,10 +28,27 @@ def fmt(metric: str, v: float | None) -> str:
     return f"{v:.3f}" if metric in ("mcc", "pearson") else f"{100 * v:.1f}"
 
 
+def delta(metric: str, d: float) -> str:
+    return f"{d:+.3f}" if metric in ("mcc", "pearson") else f"{100 * d:+.1f}"
+
+
+def quantized_metric(path: Path, ck, name: str, split: str, metric: str) -> float:
+    cached = path.with_suffix(".int8.json")
+    if cached.is_file() and cached.stat().st_mtime >= path.stat().st_mtime:
+        m = json.loads(cached.read_text())
+        if m.get("split") == split and m.get("limit") is None:
+            return m[metric]
+    from embbert.evaluate import evaluate_checkpoint, quantized_logits_fn
+
+    m, _ = evaluate_checkpoint(ck, name, split, logits_fn=quantized_logits_fn(ck))
+    return m[metric]
+
+
 def main(folder: Path, quantized: bool) -> None:
-    rows = ["| task | group | split | metric | ours fp32 | " + ("ours int8 | " if quantized else "")
+    rows = ["| task | group | split | metric | ours fp32 | "
+            + ("ours int8 | int8 - fp32 | " if quantized else "")
             + "paper EmbBERT-Q | train time |",
-            "|---|---|---|---|---:|" + ("---:|" if quantized else "") + "---:|---:|"]
+            "|---|---|---|---|---:|" + ("---:|---:|" if quantized else "") + "---:|---:|"]
     for name, task in TASKS.items():
         path = folder / f"{name}.pt"
         if not path.is_file():
@@ -36,10 +58,8 @@ def main(folder: Path, quantized: bool) -> None:
         ours = ck.metrics.get(f"{split}_{task.metric}")
         q = ""
         if quantized:
-            from embbert.evaluate import evaluate_checkpoint, quantized_logits_fn
-
-            m, _ = evaluate_checkpoint(ck, name, split, logits_fn=quantized_logits_fn(ck))
-            q = f"{fmt(task.metric, m[task.metric])} | "
+            qv = quantized_metric(path, ck, name, split, task.metric)
+            q = f"{fmt(task.metric, qv)} | {delta(task.metric, qv - ours)} | "
         paper = PAPER.get(name)
         paper_s = "-" if paper is None else (f"{paper:.2f}" if paper < 1 else f"{paper:.1f}")
         mins = ck.extra.get("train_seconds", 0) / 60
