@@ -256,9 +256,24 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
         ref_ns = c_runtime_ns(gen, work / "host-ref", lengths, "ref")
         py, note = python_ns(ck, lengths, cfg.vocab_size)
         hres.update(py)
-        res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name(),
+        res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name(), "simd": _simd(),
                        "kernels": board_kernels("host"), "c_runtime_ref_ns": ref_ns}
     return res
+
+
+def _simd() -> str:
+    """The vec kernels' code path that -march=native selects on this CPU (ebq_vec.h)."""
+    try:
+        flags = next((ln.split(":", 1)[1].split() for ln in
+                      Path("/proc/cpuinfo").read_text().splitlines()
+                      if ln.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if {"avx512f", "avx512bw", "avx512_vnni"} <= set(flags):
+        return "AVX-512 VNNI int8 tiles, AVX2 exp"
+    if "avx2" in flags:
+        return "AVX2 exp, compiler-vectorized int8 loops"
+    return "compiler-vectorized loops"
 
 
 def _cpu_name() -> str:

@@ -36,7 +36,10 @@ def write_report(res: dict, out: Path) -> None:
           "portable C kernels (`runtime_c/src/ref`), *cortexm* = `runtime_c/src/arch/cortexm` "
           "(SMLAD 2 x 2 tiles). Both builds give logits identical, bit for bit, to the Python "
           "simulation at every T (checked by this run). Per-stage numbers come from a second "
-          "build with `-DEBQ_PROFILE` (each stage mark costs a few dozen instructions).", "",
+          "build with `-DEBQ_PROFILE` (each stage mark costs a few dozen instructions). The "
+          "cortexm counts depend a little on the model and the tokens: softmax @ V skips key "
+          "pairs whose int8 numerators are all 0, and SiLU sends its rare inputs beyond +-17 "
+          "through a second pass.", "",
           "**Instructions are not cycles.** Latency below is instructions / clock of a real "
           "board with that core (IPC = 1). Real boards differ: flash wait states (5 on the "
           "STM32F446 at 180 MHz, partly hidden by the ART cache), caches and dual issue on the "
@@ -123,9 +126,10 @@ def write_report(res: dict, out: Path) -> None:
                         [f"{ns[k][T] / c:.1f}x" for k, _ in have[1:]])
         md += ["## Host, one thread", "",
                f"{h['cpu']}; C runtime built -O2 -march=native with the host board's kernels "
-               f"(`{h.get('kernels', 'ref')}`: `runtime_c/src/arch/vec`, plain C loops the "
-               "compiler vectorizes, same bits as ref)" + _ref_note(h) + "; median of repeated "
-               f"runs, all in one run of `make bench`, same tokens. {h['note']}.", ""]
+               f"(`{h.get('kernels', 'ref')}`: `runtime_c/src/arch/vec`, "
+               f"{h.get('simd', 'vectorized loops')}, same bits as ref)" + _ref_note(h) +
+               "; median of repeated runs, all in one run of `make bench`, same tokens. "
+               f"{h['note']}.", ""]
         md += _table(["T"] + [n for _, n in have] + [f"{n} / C" for _, n in have[1:]], rows)
         md += ["", "DESIGN.md anchors at T = 128 (another machine): " + ", ".join(
             f"{k} {v} ms" for k, v in HOST_ANCHOR_MS.items()) + ".", ""]
