@@ -127,6 +127,16 @@ def test_eval_quantized(finetuned, tmp_path):
     assert json.loads(js.read_text())["kind"] == "quantized"
 
 
+def test_eval_quantized_export_options(finetuned, tmp_path):
+    js = tmp_path / "q.json"
+    run_cli("embbert-eval", finetuned, "--split", "dev", "--limit", "20", "--quantized",
+            "--threshold", "4", "--max-outliers", "2", "--json", js)
+    m = json.loads(js.read_text())
+    assert m["threshold"] == 4.0 and m["max_outliers"] == 2
+    proc = run_cli("embbert-eval", finetuned, "--threshold", "4", check=False)
+    assert proc.returncode != 0 and "only with --quantized" in proc.stderr
+
+
 def test_predict_cli_json(finetuned):
     proc = run_cli("embbert-predict", finetuned, "a gorgeous , witty movie", "--json")
     out = json.loads(proc.stdout)

@@ -32,16 +32,19 @@ def delta(metric: str, d: float) -> str:
     return f"{d:+.3f}" if metric in ("mcc", "pearson") else f"{100 * d:+.1f}"
 
 
-def quantized_metric(path: Path, ck, name: str, split: str, metric: str) -> float:
+def quantized_metric(path: Path, ck, name: str, split: str, metric: str) -> tuple[float, str]:
+    """(int8 metric, export options it needs beyond the defaults, e.g. "threshold 4.0")."""
     cached = path.with_suffix(".int8.json")
     if cached.is_file() and cached.stat().st_mtime >= path.stat().st_mtime:
         m = json.loads(cached.read_text())
         if m.get("split") == split and m.get("limit") is None:
-            return m[metric]
+            opts = ", ".join(f"{k.replace('_', '-')} {m[k]}" for k in ("threshold", "max_outliers")
+                             if k in m)
+            return m[metric], opts
     from embbert.evaluate import evaluate_checkpoint, quantized_logits_fn
 
     m, _ = evaluate_checkpoint(ck, name, split, logits_fn=quantized_logits_fn(ck))
-    return m[metric]
+    return m[metric], ""
 
 
 def main(folder: Path, quantized: bool) -> None:
@@ -58,8 +61,9 @@ def main(folder: Path, quantized: bool) -> None:
         ours = ck.metrics.get(f"{split}_{task.metric}")
         q = ""
         if quantized:
-            qv = quantized_metric(path, ck, name, split, task.metric)
-            q = f"{fmt(task.metric, qv)} | {delta(task.metric, qv - ours)} | "
+            qv, opts = quantized_metric(path, ck, name, split, task.metric)
+            q = (f"{fmt(task.metric, qv)}{f' (--{opts})' if opts else ''} | "
+                 f"{delta(task.metric, qv - ours)} | ")
         paper = PAPER.get(name)
         paper_s = "-" if paper is None else (f"{paper:.2f}" if paper < 1 else f"{paper:.1f}")
         mins = ck.extra.get("train_seconds", 0) / 60

@@ -68,13 +68,14 @@ def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int |
     return score(task_name, logits, examples), logits
 
 
-def quantized_logits_fn(ck: Checkpoint, max_len: int | None = None
+def quantized_logits_fn(ck: Checkpoint, max_len: int | None = None, **quant_opts
                         ) -> Callable[[Sequence[Seq]], np.ndarray]:
     """Logits of the integer-exact quantized simulation, calibrated exactly as the exporter
-    calibrates (so these are the logits the device computes)."""
+    calibrates (so these are the logits the device computes); quant_opts as embbert-export's
+    (threshold, max_outliers)."""
     from .exporter import default_calibration
     from .quant import quantize
 
     calib, _ = default_calibration(ck, max_len or ck.config.max_len)
-    mq = quantize(ck, calib, max_len=max_len)
+    mq = quantize(ck, calib, max_len=max_len, **quant_opts)
     return mq.logits_batch

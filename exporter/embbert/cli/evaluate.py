@@ -16,10 +16,14 @@ from .common import one_line_errors
 @click.option("--split", default=None, help="train/dev/test (default: test if labelled, else dev)")
 @click.option("--limit", type=int, default=None, help="only the first N examples")
 @click.option("--quantized", is_flag=True, help="evaluate the integer-exact quantized simulation")
+@click.option("--threshold", type=float, default=None,
+              help="with --quantized: outlier threshold, as embbert-export's [6.0]")
+@click.option("--max-outliers", type=int, default=None,
+              help="with --quantized: outlier channels per activation, as embbert-export's")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="also write the metrics as JSON")
 @one_line_errors
-def main(model, task, split, limit, quantized, json_out) -> None:
+def main(model, task, split, limit, quantized, threshold, max_outliers, json_out) -> None:
     """Evaluate MODEL on a task split and print its metrics.
 
     \b
@@ -38,16 +42,21 @@ def main(model, task, split, limit, quantized, json_out) -> None:
         raise EmbBertError("model is not finetuned on a task; pass --task")
     split = split or get_task(task).eval_split
     logits_fn = None
+    quant_opts = {k: v for k, v in (("threshold", threshold), ("max_outliers", max_outliers))
+                  if v is not None}
+    if quant_opts and not quantized:
+        raise EmbBertError("--threshold and --max-outliers apply only with --quantized")
     if quantized:
         from ..evaluate import quantized_logits_fn
-        logits_fn = quantized_logits_fn(ck)
+        logits_fn = quantized_logits_fn(ck, **quant_opts)
     metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn)
     kind = "quantized" if quantized else "fp32"
     click.echo(f"{task} {split} ({kind}): " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                          metrics.items()))
     if json_out:
         json_out.write_text(json.dumps({"task": task, "split": split, "kind": kind,
-                                        "limit": limit, **metrics}, indent=2) + "\n")
+                                        "limit": limit, **quant_opts, **metrics},
+                                       indent=2) + "\n")
 
 
 if __name__ == "__main__":
