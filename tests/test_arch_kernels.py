@@ -41,6 +41,13 @@ def bits(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, np.float32).view(np.uint32)
 
 
+def same_bits(ref, opt) -> bool:
+    """Outputs of both() equal bit for bit (float arrays compared as their uint32 bits)."""
+    return all(np.array_equal(bits(a) if a.dtype == np.float32 else a,
+                              bits(b) if b.dtype == np.float32 else b)
+               for a, b in zip(ref[0], opt[0], strict=True))
+
+
 def both(libs, name, make_out, *args):
     """Runs kernel `name` of ref and the optimized set on fresh copies of the outputs."""
     res = {}
@@ -194,10 +201,7 @@ def test_rowwise_kernels_match_ref(libs):
             out = lambda n=n, n_out=n_out: [np.zeros(n, np.int8),  # noqa: E731
                                             np.zeros(1, np.float32),
                                             np.zeros(max(n_out, 1), np.float32)]
-            ref, cm = both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), n_out)
-            assert all(np.array_equal(bits(a) if a.dtype == np.float32 else a,
-                                      bits(b) if b.dtype == np.float32 else b)
-                       for a, b in zip(ref[0], cm[0], strict=True))
+            assert same_bits(*both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), n_out))
             ref, cm = both(libs, "ebq_rmsnorm_q8",
                            lambda n=n, n_out=n_out: [np.zeros(n, np.int8),
                                                      np.zeros(max(n_out, 1), np.uint16)],
@@ -222,10 +226,7 @@ def test_rowwise_kernels_match_ref(libs):
                 out = lambda n=n, k=k: [np.zeros(n, np.int8),  # noqa: E731
                                         np.zeros(1, np.float32),
                                         np.zeros(max(k, 1), np.float32)]
-                ref, cm = both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), k)
-                assert all(np.array_equal(bits(a) if a.dtype == np.float32 else a,
-                                          bits(b) if b.dtype == np.float32 else b)
-                           for a, b in zip(ref[0], cm[0], strict=True))
+                assert same_bits(*both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), k))
     x = np.concatenate([RNG.normal(0, 6, 3000), [-100, -88, -20, 0, 16.5, 17, 20, 100,
                                                  np.inf, -np.inf]]).astype(np.float32)
     res = []

@@ -8,28 +8,12 @@
 #include "ebq_vec_exp.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../softmax_rows.h"
 
-/* the ref's loops, for the tail keys j0 .. T-1 once mx is known (or for the whole row) */
-static int32_t tail(int16_t *restrict e, const float *restrict s, const uint8_t *restrict segs,
-                    uint32_t j0, uint32_t T, float mx) {
-    int32_t Z = 0;
-    for (uint32_t j = j0; j < T; j++) {
-        e[j] = segs[j] == 0 ? 0 : ebq_sat_i8(ebq_exp(s[j] - mx) * 127.0f);
-        Z += e[j];
-    }
-    return Z;
-}
-
+/* the ref's loops for a whole row */
 static int32_t ref_row(int16_t *restrict e, const float *restrict s,
                        const uint8_t *restrict segs, uint32_t T) {
-    float mx = 0.0f;
-    int any = 0;
-    for (uint32_t j = 0; j < T; j++) {
-        if (segs[j] == 0) continue;
-        if (!any || s[j] > mx) mx = s[j];
-        any = 1;
-    }
-    return tail(e, s, segs, 0, T, mx);
+    return ebq_softmax_numerators(e, s, segs, 0, T, ebq_softmax_max(s, segs, T));
 }
 
 #if EBQ_VEC_EXP8
@@ -80,7 +64,7 @@ int32_t ebq_softmax_q8(int16_t *restrict e, const float *restrict s,
     int32_t z8[8], Z = 0;
     _mm256_storeu_si256((__m256i *)(void *)z8, zv);
     for (uint32_t k = 0; k < 8u; k++) Z += z8[k];
-    return Z + tail(e, s, segs, T8, T, mx);
+    return Z + ebq_softmax_numerators(e, s, segs, T8, T, mx);
 #else
     return ref_row(e, s, segs, T);
 #endif
