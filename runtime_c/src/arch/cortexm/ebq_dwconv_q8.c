@@ -13,28 +13,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../dwconv_outliers.h"
-
-/* one output row t, any shape: the reference loop */
-static void row_any(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t d,
-                    uint32_t a, float h_scale, const ebq_qtensor *restrict w) {
-    const uint32_t k = w->cols, bl = w->block, nb = w->n_blocks, rows = w->rows;
-    const uint32_t j0 = (t + 1u >= k) ? 0u : k - 1u - t;
-    for (uint32_t ch = 0; ch < rows; ch++) {
-        const uint32_t ic = ch / a;
-        const int8_t *wr = w->q + (size_t)ch * k;
-        float acc_f = 0.0f;
-        for (uint32_t b = 0; b < nb; b++) {
-            const uint32_t c0 = b * bl, c1 = (c0 + bl < k) ? c0 + bl : k;
-            int32_t acc = 0;
-            for (uint32_t j = (c0 > j0 ? c0 : j0); j < c1; j++)
-                acc += (int32_t)wr[j] * (int32_t)H[(size_t)(t + j - (k - 1u)) * d + ic];
-            acc_f = acc_f + (float)acc * ebq_cm_f16(w->scale[(size_t)ch * nb + b]);
-        }
-        acc_f = acc_f * h_scale;
-        c[ch] = acc_f + w->bias[ch];
-    }
-}
+#include "../../ref_loops.h"
 
 /* rows t and t+1, channels in pairs; c0, c1 the two output rows. Taps below j0 fall before
  * row 0 (j0 = k - 1 - t for the first rows, else 0): the taps run in groups of 4 from j0, the
@@ -125,11 +104,11 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
             rows2(ci, ci + rows, H, t + i, d, h_scale, w);
             i += 2u;
         } else {
-            row_any(ci, H, t + i, d, a, h_scale, w);
+            ebq_ref_dwconv_int8_row(ci, H, t + i, d, a, h_scale, w);
             i += 1u;
         }
     }
     /* outlier input channels: their full kernels in float (ref order) */
     for (uint32_t i = 0; i < n; i++)
-        ebq_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
+        ebq_ref_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
 }

@@ -9,6 +9,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../ref_loops.h"
 
 /* input columns widened at a time: 2 tokens x 256 int16 = 1 KiB of stack; longer rows run in
  * chunks of whole blocks, with the partial float sums parked in y */
@@ -294,17 +295,9 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
 /* any other shape (columns not a multiple of 4): the reference loop for one token */
 static void linear_any(float *restrict y, const int8_t *restrict x, const ebq_qtensor *restrict w) {
     const uint32_t rows = w->rows, cols = w->cols, bl = w->block, nb = w->n_blocks;
-    for (uint32_t o = 0; o < rows; o++) {
-        const int8_t *wr = w->q + (size_t)o * cols;
-        float acc_f = 0.0f;
-        for (uint32_t b = 0; b < nb; b++) {
-            const uint32_t c0 = b * bl, c1 = (c0 + bl < cols) ? c0 + bl : cols;
-            int32_t acc = 0;
-            for (uint32_t c = c0; c < c1; c++) acc += (int32_t)wr[c] * (int32_t)x[c];
-            acc_f = acc_f + (float)acc * ebq_cm_f16(w->scale[(size_t)o * nb + b]);
-        }
-        y[o] = acc_f;
-    }
+    for (uint32_t o = 0; o < rows; o++)
+        y[o] = ebq_ref_linear_blocks(w->q + (size_t)o * cols, w->scale + (size_t)o * nb, x, cols,
+                                     bl, nb);
 }
 
 /* y[n][rows] <- W[rows][cols] . (xs[i] * xq[i][cols] + outliers xo[i][n_out]) + bias[rows] */

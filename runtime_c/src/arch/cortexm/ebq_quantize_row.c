@@ -10,6 +10,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../ref_loops.h"
 
 /* max of m and 2x the sign-cleared bits of v[c], c in [c0, c1) */
 static inline uint32_t absmax_bits2(const float *restrict v, uint32_t c0, uint32_t c1,
@@ -105,21 +106,11 @@ void ebq_quantize_row(int8_t *restrict q, float *restrict scale, float *restrict
         c0 = idx[m] + 1u;
     }
     if (!walk) mb = absmax_bits2(v, c0, n, mb);
-    float amax;
     if (walk || mb > (0x7f800000u << 1)) { /* NaN somewhere (or odd outlier list): the ref */
-        amax = 0.0f;
-        uint32_t m = 0;
-        for (uint32_t c = 0; c < n; c++) {
-            if (m < n_idx && idx[m] == c) {
-                m++;
-                continue;
-            }
-            const float a = v[c] < 0.0f ? -v[c] : v[c];
-            if (a > amax) amax = a;
-        }
-    } else {
-        amax = ebq_f32_from_bits(mb >> 1);
+        ebq_ref_quantize_row(q, scale, vo, v, n, idx, n_idx);
+        return;
     }
+    const float amax = ebq_f32_from_bits(mb >> 1);
     if (amax >= 0x1p-100f) {
         const float inv = 127.0f / amax;
         *scale = amax / 127.0f;

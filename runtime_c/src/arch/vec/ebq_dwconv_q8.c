@@ -7,32 +7,11 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../dwconv_outliers.h"
+#include "../../ref_loops.h"
 
 #define K 32u     /* taps of the fast path */
 #define MAXD 256u /* channels of the fast path */
 #define MAXN 8u   /* output rows per call of the fast path */
-
-/* one output row t, any shape: the reference loop over the int8 channels */
-static void row_any(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t d,
-                    uint32_t a, float h_scale, const ebq_qtensor *restrict w) {
-    const uint32_t k = w->cols, bl = w->block, nb = w->n_blocks, rows = w->rows;
-    const uint32_t j0 = (t + 1u >= k) ? 0u : k - 1u - t;
-    for (uint32_t ch = 0; ch < rows; ch++) {
-        const uint32_t ic = ch / a;
-        const int8_t *wr = w->q + (size_t)ch * k;
-        float acc_f = 0.0f;
-        for (uint32_t b = 0; b < nb; b++) {
-            const uint32_t c0 = b * bl, c1 = (c0 + bl < k) ? c0 + bl : k;
-            int32_t acc = 0;
-            for (uint32_t j = (c0 > j0 ? c0 : j0); j < c1; j++)
-                acc += (int32_t)wr[j] * (int32_t)H[(size_t)(t + j - (k - 1u)) * d + ic];
-            acc_f = acc_f + (float)acc * ebq_f16_to_f32(w->scale[(size_t)ch * nb + b]);
-        }
-        acc_f = acc_f * h_scale;
-        c[ch] = acc_f + w->bias[ch];
-    }
-}
 
 /* c[n][a*d] <- rows t .. t+n-1 */
 void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,
@@ -42,7 +21,7 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
 #if EBQ_VEC_AVX512
     if (ebq_vec_dwconv_tiles(c, H, t, n, d, a, h_scale, w)) {
         for (uint32_t i = 0; i < n; i++)
-            ebq_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
+            ebq_ref_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
         return;
     }
 #endif
@@ -64,9 +43,9 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
         }
     } else {
         for (uint32_t i = 0; i < n; i++)
-            row_any(c + (size_t)i * rows, H, t + i, d, a, h_scale, w);
+            ebq_ref_dwconv_int8_row(c + (size_t)i * rows, H, t + i, d, a, h_scale, w);
     }
     /* outlier input channels: their full kernels in float (ref order) */
     for (uint32_t i = 0; i < n; i++)
-        ebq_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
+        ebq_ref_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
 }

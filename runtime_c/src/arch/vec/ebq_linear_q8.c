@@ -6,6 +6,7 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../ref_loops.h"
 
 #define MAXC 1024u /* widest row widened on the stack; wider rows take the ref loop */
 
@@ -135,15 +136,9 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
             const int8_t *x = x0 + (size_t)t * cols;
             float *yt = t ? y1 : y0;
             for (uint32_t o = o0; o < rows; o++) {
-                const int8_t *wr = w->q + (size_t)o * cols;
-                const uint16_t *sr = w->scale + (size_t)o * nb;
-                float acc_f = 0.0f;
-                for (uint32_t b = 0; b < nb; b++) {
-                    const uint32_t c0 = b * bl, c1 = (c0 + bl < cols) ? c0 + bl : cols;
-                    int32_t acc = 0;
-                    for (uint32_t c = c0; c < c1; c++) acc += (int32_t)wr[c] * (int32_t)x[c];
-                    acc_f = acc_f + (float)acc * ebq_vec_f16(sr[b]);
-                }
+                const float acc_f = ebq_ref_linear_blocks(w->q + (size_t)o * cols,
+                                                          w->scale + (size_t)o * nb, x, cols, bl,
+                                                          nb);
                 yt[o] = finish(acc_f, xs[i + t], t ? xo1 : xo0, w, o);
             }
         }

@@ -9,6 +9,7 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../ref_loops.h"
 
 static uint32_t absmax_bits(const float *restrict v, uint32_t c0, uint32_t c1, uint32_t m) {
     for (uint32_t c = c0; c < c1; c++) {
@@ -33,40 +34,23 @@ void ebq_quantize_row(int8_t *restrict q, float *restrict scale, float *restrict
     }
     if (mb != 0xffffffffu) mb = absmax_bits(v, c0, n, mb);
     if (mb >= 0x7f800000u) { /* NaN or infinity (or an odd outlier list): the reference */
-        float amax = 0.0f;
-        uint32_t m = 0;
+        ebq_ref_quantize_row(q, scale, vo, v, n, idx, n_idx);
+        return;
+    }
+    const float amax = ebq_f32_from_bits(mb);
+    if (amax >= 0x1p-100f) {
+        const float inv = 127.0f / amax;
+        *scale = amax / 127.0f;
         for (uint32_t c = 0; c < n; c++) {
-            if (m < n_idx && idx[m] == c) {
-                m++;
-                continue;
-            }
-            const float a = v[c] < 0.0f ? -v[c] : v[c];
-            if (a > amax) amax = a;
-        }
-        if (amax >= 0x1p-100f) {
-            const float inv = 127.0f / amax;
-            *scale = amax / 127.0f;
-            for (uint32_t c = 0; c < n; c++) q[c] = ebq_sat_i8(v[c] * inv);
-        } else {
-            *scale = 0.0f;
-            for (uint32_t c = 0; c < n; c++) q[c] = 0;
+            const float y = v[c] * inv;
+            float a = ebq_f32_from_bits(ebq_f32_bits(y) & 0x7fffffffu) + 0.5f;
+            a = a < 127.5f ? a : 127.5f; /* outlier channels only; NaN -> 127.5 */
+            const int32_t t = (int32_t)a, s = (int32_t)ebq_f32_bits(y) >> 31;
+            q[c] = (int8_t)((t ^ s) - s);
         }
     } else {
-        const float amax = ebq_f32_from_bits(mb);
-        if (amax >= 0x1p-100f) {
-            const float inv = 127.0f / amax;
-            *scale = amax / 127.0f;
-            for (uint32_t c = 0; c < n; c++) {
-                const float y = v[c] * inv;
-                float a = ebq_f32_from_bits(ebq_f32_bits(y) & 0x7fffffffu) + 0.5f;
-                a = a < 127.5f ? a : 127.5f; /* outlier channels only; NaN -> 127.5 */
-                const int32_t t = (int32_t)a, s = (int32_t)ebq_f32_bits(y) >> 31;
-                q[c] = (int8_t)((t ^ s) - s);
-            }
-        } else {
-            *scale = 0.0f;
-            for (uint32_t c = 0; c < n; c++) q[c] = 0;
-        }
+        *scale = 0.0f;
+        for (uint32_t c = 0; c < n; c++) q[c] = 0;
     }
     for (uint32_t m = 0; m < n_idx; m++) {
         vo[m] = v[idx[m]];

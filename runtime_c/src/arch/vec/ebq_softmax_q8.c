@@ -8,12 +8,12 @@
 #include "ebq_vec_exp.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../softmax_rows.h"
+#include "../../ref_loops.h"
 
 /* the ref's loops for a whole row */
 static int32_t ref_row(int16_t *restrict e, const float *restrict s,
                        const uint8_t *restrict segs, uint32_t T) {
-    return ebq_softmax_numerators(e, s, segs, 0, T, ebq_softmax_max(s, segs, T));
+    return ebq_ref_softmax_numerators(e, s, segs, 0, T, ebq_ref_softmax_max(s, segs, T));
 }
 
 #if EBQ_VEC_EXP8
@@ -64,7 +64,7 @@ int32_t ebq_softmax_q8(int16_t *restrict e, const float *restrict s,
     int32_t z8[8], Z = 0;
     _mm256_storeu_si256((__m256i *)(void *)z8, zv);
     for (uint32_t k = 0; k < 8u; k++) Z += z8[k];
-    return Z + ebq_softmax_numerators(e, s, segs, T8, T, mx);
+    return Z + ebq_ref_softmax_numerators(e, s, segs, T8, T, mx);
 #else
     return ref_row(e, s, segs, T);
 #endif
