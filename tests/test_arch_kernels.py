@@ -15,7 +15,7 @@ from embbert.hostbuild import build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import quantize_blocks, quantize_dwconv
 
-from .test_kernels import load_kernels, ptr, qtensor_struct
+from .test_kernels import attention_case, load_kernels, ptr, qtensor_struct
 
 RNG = np.random.default_rng(20240611)
 
@@ -89,17 +89,6 @@ def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
         assert np.array_equal(bits(yr), bits(yc)), (trial, np.abs(yr - yc).max())
 
 
-def _keys(T, d, n_o, masked):
-    H = RNG.integers(-127, 128, (T, d)).astype(np.int8)
-    idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
-    H[:, idx] = 0
-    HO = nm.f16_bits(RNG.normal(0, 8, (T, max(n_o, 1)))).astype(np.uint16)
-    segs = np.ones(T, np.uint8)
-    if masked:
-        segs[T - masked:] = 0
-    return H, HO, idx, segs
-
-
 # T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1,
 # the longest listed T (256, odd 255) and beyond (T > 256: no list)
 ATTN = [(128, 128, 0, 0, 2), (37, 128, 3, 5, 2), (9, 32, 2, 3, 1), (5, 18, 1, 5, 2),
@@ -109,7 +98,7 @@ ATTN = [(128, 128, 0, 0, 2), (37, 128, 3, 5, 2), (9, 32, 2, 3, 1), (5, 18, 1, 5,
 
 @pytest.mark.parametrize("T,d,n_o,masked,n", ATTN)
 def test_attention_matches_ref(libs, T, d, n_o, masked, n):
-    H, HO, idx, segs = _keys(T, d, n_o, masked)
+    H, HO, idx, segs = attention_case(T, d, n_o, masked)
     stride = HO.shape[1]
     q = RNG.integers(-127, 128, (n, d)).astype(np.int8)
     qs = (RNG.random(n) * 0.05).astype(np.float32)

@@ -201,7 +201,9 @@ def test_rmsnorm_q8(lib):
         assert np.array_equal(h, rh[0]) and np.array_equal(ho, rho[0])
 
 
-def _attention_case(T, d, n_o, masked):
+def attention_case(T, d, n_o, masked):
+    """Random int8 keys H [T][d] (outlier channels zeroed), their FP16 outlier copies HO, the
+    outlier channel list and segs with the last `masked` keys padded."""
     H = RNG.integers(-127, 128, (T, d)).astype(np.int8)
     idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
     H[:, idx] = 0
@@ -215,7 +217,7 @@ def _attention_case(T, d, n_o, masked):
                                              (5, 8, 1, 5)])
 def test_attention_row(lib, T, d, n_o, masked):
     """scores -> int8 softmax -> softmax @ hn for one query row, each kernel on its own."""
-    H, HO, idx, segs = _attention_case(T, d, n_o, masked)
+    H, HO, idx, segs = attention_case(T, d, n_o, masked)
     stride = HO.shape[1]
     q = RNG.integers(-127, 128, d).astype(np.int8)
     qo = RNG.normal(0, 2, max(n_o, 1)).astype(np.float32)
