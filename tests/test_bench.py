@@ -136,7 +136,7 @@ def test_text_mode_prints_the_device_prediction(sst2_model, bench_dirs, host_run
 
 def test_board_uses_a_matching_export_and_leaves_others_alone(sst2_model, bench_dirs,
                                                              host_run, tmp_path):
-    from embbert.bench_target import prepare
+    from embbert.bench.target import prepare
     from embbert.checkpoint import file_sha256
 
     sha = file_sha256(sst2_model)
@@ -176,7 +176,7 @@ def test_device_that_stops_answering_fails_within_seconds(sst2_model, bench_dirs
     from embbert.checkpoint import file_sha256, load
 
     cfg = json.dumps(load(sst2_model).config.to_dict())
-    from embbert.exporter import FORMAT_VERSION
+    from embbert.export.exporter import FORMAT_VERSION
     from embbert.quant import QUANT_VERSION
 
     fake = f"{sys.executable} {REPO / 'tests' / 'silent_device.py'} " \
@@ -208,8 +208,8 @@ def test_usage_errors_are_one_line(bench_dirs):
 
 
 def test_device_errors_are_reported_by_name():
-    from embbert import protocol as P
-    from embbert.bench import BenchError, run_device
+    from embbert.bench.run import BenchError, run_device
+    from embbert.device import protocol as P
 
     class Rejecting:
         def infer(self, ids, segs):

@@ -10,11 +10,11 @@ import pytest
 from embbert.boards import load_board
 from embbert.checkpoint import file_sha256, load
 from embbert.data import load_split
-from embbert.evaluate import encode_examples, fp32_logits
-from embbert.exporter import default_calibration, export_quantized
+from embbert.export.exporter import default_calibration, export_quantized
 from embbert.hostbuild import build_run, run_model
 from embbert.quant import quantize
 from embbert.tokenizer import from_json
+from embbert.train.evaluate import encode_examples, fp32_logits
 
 from .conftest import REPO
 

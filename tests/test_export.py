@@ -13,10 +13,10 @@ from embbert import __version__
 from embbert.boards import known_boards, load_board
 from embbert.checkpoint import file_sha256
 from embbert.errors import EmbBertError
-from embbert.exporter import export
+from embbert.export.exporter import export
+from embbert.export.layout import STRUCTS, struct_layout
 from embbert.hostbuild import build_layout
 from embbert.model import EmbBertConfig
-from embbert.quant.layout import STRUCTS, struct_layout
 from embbert.quant.testing import limit_threads, save_random_checkpoint
 
 from .conftest import run_cli
@@ -83,7 +83,7 @@ def test_export_is_deterministic(ckpt, tmp_path):
 
 
 def test_failure_leaves_no_partial_output(ckpt, tmp_path, monkeypatch):
-    import embbert.exporter as ex
+    import embbert.export.exporter as ex
     out = tmp_path / "gen"
 
     def boom(*a, **k):

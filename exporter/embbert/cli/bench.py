@@ -14,8 +14,8 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from ..bench_target import BOARDS, BUILD_ROOT  # noqa: E402
-from ..fwbuild import GENERATED  # noqa: E402
+from ..bench.target import BOARDS, BUILD_ROOT  # noqa: E402
+from ..cbuild import GENERATED  # noqa: E402
 from .common import one_line_errors  # noqa: E402
 
 EPILOG = """\b
@@ -65,7 +65,7 @@ fresh export in build/bench/, and always stops it afterwards.
 def main(port, board, firmware, model, task, split, limit, texts, json_out, report_dir, timeout,
          generated, build_dir) -> None:
     """Run a task split (or --text) on a device and compare it with PyTorch."""
-    from .. import bench as B
+    from ..bench import run as B
     from ..checkpoint import file_sha256, load
     from ..errors import EmbBertError
 
@@ -109,7 +109,7 @@ def main(port, board, firmware, model, task, split, limit, texts, json_out, repo
 
 def _target(port, board, firmware, model, sha, generated, build_dir, timeout):
     """(context manager yielding a Transport, directory holding the export record)."""
-    from ..bench_target import Firmware, connect, launch, prepare
+    from ..bench.target import Firmware, connect, launch, prepare
 
     if firmware:
         click.echo(f"running {firmware} on {board}")
@@ -122,7 +122,7 @@ def _target(port, board, firmware, model, sha, generated, build_dir, timeout):
 
 
 def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> None:
-    from .. import bench as B
+    from ..bench import run as B
 
     table = B.format_table(summary)
     if run.samples.task is None:  # --text: say what the device predicted
@@ -136,7 +136,7 @@ def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> Non
         json_out.write_text(json.dumps(summary, indent=1) + "\n")
         click.echo(f"wrote {json_out}")
     if report_dir:
-        from ..bench_report import write_report
+        from ..bench.report import write_report
         rep = run.export_report
         rep = rep if rep and rep.get("model_sha256") == run.sha else None
         click.echo(f"wrote {write_report(report_dir, summary, table, run.info.config, rep)}")
@@ -149,7 +149,7 @@ def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> Non
 
 def _open_device(transport, timeout: float):
     """Sync and INFO, with an error that says what to check when nothing answers."""
-    from ..device import Device, DeviceTimeout
+    from ..device.session import Device, DeviceTimeout
     from ..errors import EmbBertError
 
     dev = Device(transport, timeout=timeout, infer_timeout=timeout)

@@ -50,7 +50,7 @@ def _compare(mq, ckpt_path: str, config_path: str | None, seqs) -> str:
     import torch
 
     from ..checkpoint import load
-    from ..exporter import _load_any
+    from ..export.exporter import _load_any
     ckpt = _load_any(ckpt_path, config_path) if config_path else load(ckpt_path)
     model = ckpt.model()
     ref = []
@@ -95,7 +95,7 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         check, recover_steps, recover_lr, recover_out):
     """Quantize MODEL (a model.pt checkpoint) and generate C sources for BOARD."""
     from ..boards import load_board
-    from ..exporter import default_out_dir, export
+    from ..export.exporter import default_out_dir, export
 
     b = load_board(board)
     if not Path(model).is_file():
@@ -128,7 +128,7 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
 
 def _recover(model, config_path, calib, max_len, threshold, max_outliers, steps, lr, out):
     from ..checkpoint import load, save
-    from ..exporter import _load_any, default_calibration
+    from ..export.exporter import _load_any, default_calibration
     from ..quant.recover import recover, task_training_data
     ckpt = _load_any(model, config_path) if config_path else load(model)
     L = max_len or ckpt.config.max_len

@@ -19,13 +19,13 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from . import __version__
+from .. import __version__
 from .arena import plan_for
-from .boards import Board
-from .errors import EmbBertError
-from .quant.layout import struct_layout
-from .quant.numerics import hex_f32
-from .quant.quantize import QTensor, QuantModel
+from ..boards import Board
+from ..errors import EmbBertError
+from .layout import struct_layout
+from ..quant.numerics import hex_f32
+from ..quant.quantize import QTensor, QuantModel
 
 FORMAT_VERSION = 1          # == EBQ_FORMAT_VERSION in model_format.h
 MAGIC = 0x31514245          # "EBQ1"
@@ -35,7 +35,7 @@ TARGET_PTR = 4              # pointer size of the 32-bit MCUs (descriptor bytes 
 
 
 def default_out_dir() -> Path:
-    repo = Path(__file__).resolve().parents[2]
+    from ..paths import REPO as repo
     if (repo / "runtime_c").is_dir():
         return repo / "firmware" / "generated"
     return Path.cwd() / "firmware" / "generated"
@@ -265,12 +265,12 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
 def default_calibration(ckpt, max_len: int, n: int = 256, seed: int = 0):
     """Calibration sequences and a description: the checkpoint's own task training text when
     it carries a tokenizer and a task (n examples spread over the split), else random tokens."""
-    from .quant import random_calibration
+    from ..quant import random_calibration
     if ckpt.tokenizer and ckpt.task and ckpt.task != "pretrain":
         try:
-            from .data import load_split
-            from .evaluate import encode_examples
-            from .tokenizer import from_json
+            from ..data import load_split
+            from ..train.evaluate import encode_examples
+            from ..tokenizer import from_json
             examples = load_split(ckpt.task, "train")
             if examples:
                 step = max(1, len(examples) // n)
@@ -294,8 +294,8 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
            ) -> tuple[ExportResult, QuantModel]:
     """Load, quantize (calibrating on `calib`, the task's training text, or random text) and
     export a checkpoint. The QuantModel's meta["calibration"] says which."""
-    from .checkpoint import file_sha256, load
-    from .quant import DEFAULT_THRESHOLD, quantize
+    from ..checkpoint import file_sha256, load
+    from ..quant import DEFAULT_THRESHOLD, quantize
     ckpt = _load_any(ckpt_path, config_path) if config_path else load(ckpt_path)
     sha = file_sha256(ckpt_path)
     if calib is None:
@@ -315,8 +315,8 @@ def _load_any(path, config_path):
     """A plain state_dict (torch.save of model.state_dict()) plus a config JSON."""
     import torch
 
-    from .checkpoint import from_object, from_state_dict
-    from .model import EmbBertConfig
+    from ..checkpoint import from_object, from_state_dict
+    from ..model import EmbBertConfig
     try:
         cfg = EmbBertConfig.from_dict(json.loads(Path(config_path).read_text()))
     except (OSError, ValueError, TypeError) as e:

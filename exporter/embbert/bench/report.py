@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .macs import runtime_macs
+from ..macs import runtime_macs
 
 W, H = 560, 360
 ML, MR, MT, MB = 72, 20, 24, 48          # plot margins
@@ -140,8 +140,8 @@ def _group(name: str) -> str:
 def memory_map(export_report: dict) -> str:
     """Per memory (flash, SRAM, PSRAM): a thin bar at the board's full size, then the used part
     at full width with model data by group and the board's reserved share (code / stack)."""
-    from .boards import load_board
-    from .errors import EmbBertError
+    from ..boards import load_board
+    from ..errors import EmbBertError
 
     try:
         board = load_board(export_report["board"])

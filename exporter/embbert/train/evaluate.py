@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint
-from .data import Example, get_task, load_split
-from .errors import EmbBertError
+from ..checkpoint import Checkpoint
+from ..data import Example, get_task, load_split
+from ..errors import EmbBertError
+from ..model import EmbBert
+from ..tokenizer import TextEncoder, from_json, pad_batch
 from .metrics import task_metrics
-from .model import EmbBert
-from .tokenizer import TextEncoder, from_json, pad_batch
 
 Seq = tuple[list[int], list[int]]
 
@@ -73,8 +73,8 @@ def quantized_logits_fn(ck: Checkpoint, max_len: int | None = None, **quant_opts
     """Logits of the integer-exact quantized simulation, calibrated exactly as the exporter
     calibrates (so these are the logits the device computes); quant_opts as embbert-export's
     (threshold, max_outliers)."""
-    from .exporter import default_calibration
-    from .quant import quantize
+    from ..export.exporter import default_calibration
+    from ..quant import quantize
 
     calib, _ = default_calibration(ck, max_len or ck.config.max_len)
     mq = quantize(ck, calib, max_len=max_len, **quant_opts)

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import protocol as P
-from .data import Example, get_task, load_split
-from .device import Device, DeviceTimeout
-from .errors import EmbBertError
-from .macs import dense_macs, runtime_macs
-from .transport import TransportError
+from ..data import Example, get_task, load_split
+from ..device import protocol as P
+from ..device.session import Device, DeviceTimeout
+from ..device.transport import TransportError
+from ..errors import EmbBertError
+from ..macs import dense_macs, runtime_macs
 
 if TYPE_CHECKING:  # torch loads slowly: keep `--help` and the errors fast
-    from .checkpoint import Checkpoint
+    from ..checkpoint import Checkpoint
 
 Seq = tuple[list[int], list[int]]
 REPORT_NAME = "export_report.json"
@@ -72,8 +72,8 @@ def checkpoint_from_report(generated_dir: Path) -> Path:
 
 def check_info(info: P.DeviceInfo, ckpt: Checkpoint, sha: str, model_name: str) -> None:
     """The device must run exactly this model.pt, in the data format this toolchain writes."""
-    from .exporter import FORMAT_VERSION
-    from .quant import QUANT_VERSION
+    from ..export.exporter import FORMAT_VERSION
+    from ..quant import QUANT_VERSION
 
     if info.protocol_version != P.PROTOCOL_VERSION:
         raise BenchError(f"device speaks protocol v{info.protocol_version}, this embbert-bench "
@@ -115,8 +115,8 @@ def select_samples(ckpt: Checkpoint, task: str | None, split: str | None, limit:
                    texts: Sequence[str], max_len: int) -> Samples:
     """--text sentences (a tab separates a pair), else the first `limit` examples of the task's
     split (default: the model's own task, dev split, or the eval split when there is no dev)."""
-    from .evaluate import encode_examples
-    from .tokenizer import from_json
+    from ..tokenizer import from_json
+    from ..train.evaluate import encode_examples
 
     if not ckpt.tokenizer:
         raise BenchError("the checkpoint carries no tokenizer, so there is no text to send "
@@ -144,8 +144,8 @@ def quant_reference(ckpt: Checkpoint, sha: str, max_len: int, report: dict | Non
     """(QuantModel, how) quantized exactly as `embbert-export` does by default: its own
     calibration choice (default_calibration) at the exported max_len. A "quantization" record
     in the export report (threshold, max_outliers) overrides the defaults."""
-    from .exporter import default_calibration
-    from .quant import DEFAULT_THRESHOLD, quantize
+    from ..export.exporter import default_calibration
+    from ..quant import DEFAULT_THRESHOLD, quantize
 
     settings = {}
     if report and report.get("model_sha256") == sha:
@@ -162,7 +162,7 @@ def quant_reference(ckpt: Checkpoint, sha: str, max_len: int, report: dict | Non
 
 
 def fp32_reference(ckpt: Checkpoint, seqs: Sequence[Seq]) -> np.ndarray:
-    from .evaluate import fp32_logits
+    from ..train.evaluate import fp32_logits
     return fp32_logits(ckpt.model(), seqs)
 
 
@@ -223,7 +223,7 @@ def _task_scores(run: BenchRun) -> dict[str, object]:
     if run.samples.task is None:
         return {"metric": None, "accuracy_device": None, "accuracy_fp32": None,
                 "accuracy_quant": None}
-    from .evaluate import score
+    from ..train.evaluate import score
     metric = get_task(run.samples.task).metric
     out: dict[str, object] = {"metric": metric}
     for name, logits in (("device", run.device), ("fp32", run.fp32), ("quant", run.quant)):
