@@ -101,12 +101,15 @@ def logit_scatter(summary: dict) -> str:
     rows = summary["per_sample"]
     dev = [v for r in rows for v in r["device"]]
     quant = [v for r in rows for v in r["quant"]]
-    fp32 = [v for r in rows for v in r["fp32"]]
+    fp32 = [v for r in rows if r["fp32"] is not None for v in r["fp32"]]
     p = _Plot(quant + fp32, dev, "reference logit", "device logit", square=True)
     p.line([p.x0, p.x1], [p.x0, p.x1], "#555", "4 3")
-    p.points(fp32, dev, COLORS[1])
+    legend = [("vs quantized simulation", COLORS[0])]
+    if fp32:                                   # no checkpoint at bench time: no fp32 points
+        p.points(fp32, dev, COLORS[1])
+        legend.append(("vs PyTorch fp32", COLORS[1]))
     p.points(quant, dev, COLORS[0], r=2.0)
-    p.legend([("vs quantized simulation", COLORS[0]), ("vs PyTorch fp32", COLORS[1])])
+    p.legend(legend)
     return p.svg()
 
 

@@ -66,7 +66,6 @@ def main(port, board, firmware, model, task, split, limit, texts, json_out, repo
          generated, build_dir) -> None:
     """Run a task split (or --text) on a device and compare it with PyTorch."""
     from ..bench import run as B
-    from ..checkpoint import file_sha256, load
     from ..errors import EmbBertError
 
     if (port is None) == (board is None):
@@ -76,35 +75,40 @@ def main(port, board, firmware, model, task, split, limit, texts, json_out, repo
         raise EmbBertError("--firmware needs --board (which emulator or binary runs it)")
     if texts and (task or split or limit):
         raise EmbBertError("--text replaces --task/--split/--limit; give one or the other")
+    bm = B.resolve_model(generated, model)
     if model is None:
-        model = B.checkpoint_from_report(generated)
-        click.echo(f"model: {model} (recorded in {generated}/{B.REPORT_NAME})")
-    ckpt = load(model)
-    sha = file_sha256(model)
+        click.echo(f"model: {bm.name} (recorded in {generated}/{B.REPORT_NAME})")
+    if bm.ckpt is None and board and not firmware:
+        raise EmbBertError(f"--board builds from the checkpoint, and {bm.missing_ckpt}")
 
-    target, export_dir = _target(port, board, firmware, model, sha, generated, build_dir,
-                                 timeout)
+    target, export_dir = _target(port, board, firmware, model or bm.path, bm.sha, generated,
+                                 build_dir, timeout)
     export_report = B.read_export_report(export_dir)
+    if export_dir != generated:
+        bm = B.resolve_model(export_dir, model or bm.path)
     with target as transport:
         dev, info = _open_device(transport, timeout)
-        B.check_info(info, ckpt, sha, model.name)
-        L = B.device_max_len(info, ckpt)
-        samples = B.select_samples(ckpt, task, split, limit, texts, L)
-        click.echo(f"device: {info.board} at {transport.url}, model {sha[:12]} verified; "
+        B.check_info(info, bm)
+        L = B.device_max_len(info, bm)
+        samples = B.select_samples(bm, task, split, limit, texts, L)
+        click.echo(f"device: {info.board} at {transport.url}, model {bm.sha[:12]} verified; "
                    f"{len(samples.seqs)} samples of {samples.source}, T <= {L}")
-        click.echo("references: PyTorch fp32 and the quantized simulation ...")
-        fp32 = B.fp32_reference(ckpt, samples.seqs)
-        mq, how = B.quant_reference(ckpt, sha, info.config["max_len"], export_report)
+        if bm.ckpt is None:
+            click.echo(f"references: the quantized simulation only; {bm.missing_ckpt}")
+        else:
+            click.echo("references: PyTorch fp32 and the quantized simulation ...")
+        fp32 = B.fp32_reference(bm, samples.seqs)
+        mq, how = B.quant_reference(bm, info.config["max_len"], export_report)
         quant = mq.logits_batch(samples.seqs)
         from tqdm import tqdm
         with tqdm(total=len(samples.seqs), desc=f"{info.board} {samples.source}", unit="seq",
                   file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:
             logits, counts = B.run_device(dev, samples.seqs, bar.update)
 
-    run = B.BenchRun(info=info, model=str(model), sha=sha, samples=samples, device=logits,
-                     counts=counts, fp32=fp32, quant=quant, quant_how=how,
+    run = B.BenchRun(info=info, model=str(bm.path), sha=bm.sha, samples=samples,
+                     device=logits, counts=counts, fp32=fp32, quant=quant, quant_how=how,
                      export_report=export_report)
-    _outputs(B.summarize(run), run, ckpt.labels, json_out, report_dir)
+    _outputs(B.summarize(run), run, bm.labels, json_out, report_dir)
 
 
 def _target(port, board, firmware, model, sha, generated, build_dir, timeout):

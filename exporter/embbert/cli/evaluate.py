@@ -47,7 +47,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     if quant_opts and not quantized:
         raise EmbBertError("--threshold and --max-outliers apply only with --quantized")
     if quantized:
-        from ..train.evaluate import quantized_logits_fn
+        from ..quant.as_exported import quantized_logits_fn
         logits_fn = quantized_logits_fn(ck, **quant_opts)
     metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn)
     kind = "quantized" if quantized else "fp32"

@@ -136,11 +136,11 @@ def run_all(model_path: Path | None = None, n: int = 0, n_calib: int = 200,
     from ..checkpoint import file_sha256, load
     from ..data import load_split
     from ..export.arena import plan_for
-    from ..export.exporter import default_calibration, export_quantized
-    from ..quant import quantize
+    from ..export.exporter import export_quantized
+    from ..quant.as_exported import quantize_as_exported
     from ..quant.testing import limit_threads
-    from ..tokenizer import from_json, pad_batch
-    from ..train.evaluate import encode_examples, fp32_logits
+    from ..tokenizer import encode_examples, from_json, pad_batch
+    from ..train.evaluate import fp32_logits
     from .host import ort_sessions
     limit_threads()
     t_start = time.time()
@@ -166,8 +166,8 @@ def run_all(model_path: Path | None = None, n: int = 0, n_calib: int = 200,
 
     echo("ours: quantizing as embbert-export does, integer simulation ...")
     sha = file_sha256(path)
-    calib, how = default_calibration(ck, cfg.max_len)
-    mq = quantize(ck, calib, sha256=sha)
+    mq = quantize_as_exported(ck, sha256=sha)
+    how = mq.meta["calibration"]
     logits["ours_int8"] = mq.logits_batch([(np.asarray(i), np.asarray(s)) for i, s in seqs])
     report = export_quantized(mq, load_board("qemu-m4"), None, sha256=sha).report
     ours = {"weights_bytes": report["weights_bytes"], "flash_bytes": report["flash_bytes"],

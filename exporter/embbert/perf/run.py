@@ -55,7 +55,7 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
     """The whole benchmark; `only` ("qemu-m4/cortexm", ...) restricts the QEMU builds."""
     from ..checkpoint import file_sha256
     from ..macs import dense_macs, runtime_macs
-    from ..quant import quantize
+    from ..quant.as_exported import quantize_as_exported
     from ..quant.testing import limit_threads
     limit_threads()
     work.mkdir(parents=True, exist_ok=True)
@@ -63,10 +63,10 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
     cfg = ck.config
     lengths = [T for T in lengths if T <= cfg.max_len]
     sha = file_sha256(path)
-    from ..export.exporter import default_calibration
-    calib, how = default_calibration(ck, cfg.max_len, n=64)    # the task's text when it has one
-    echo(f"model: {desc}; quantizing (calibration: {how}) ...")
-    mq = quantize(ck, calib, sha256=sha)
+    echo(f"model: {desc}; quantizing as embbert-export does ...")
+    mq = quantize_as_exported(ck, sha256=sha)
+    how = mq.meta["calibration"]
+    echo(f"calibration: {how}")
     want = {T: mq.logits(*bench_ids(cfg.vocab_size, T)).view(np.uint32).tolist()
             for T in lengths}
     res: dict = {"model": desc, "calibration": how, "config": cfg.to_dict(),
