@@ -13,12 +13,12 @@ from embbert.macs import dense_macs, macs_breakdown, runtime_macs
 from embbert.model import EmbBertConfig
 
 from .conftest import REPO, run_cli
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 
 JSON_KEYS = ("board", "samples", "argmax_agreement_fp32", "argmax_agreement_quant",
              "max_abs_err_quant", "accuracy_device", "accuracy_fp32", "instructions_median",
              "macs_median", "instructions_per_mac", "latency_ms_median")
-QEMU_MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
+QEMU_MISSING = missing_tools("qemu-system-arm", "arm-none-eabi-gcc")
 
 
 # ------------------------------------------------------------------------------ fixtures

@@ -1,4 +1,4 @@
-"""The firmware on the emulated boards (QEMU mps2-an386 Cortex-M4F, mps2-an500 Cortex-M7),
+"""The firmware on the emulated boards (QEMU boards qemu-m4, Cortex-M4F, and qemu-m7, Cortex-M7),
 built with arm-none-eabi-gcc against the FAKE model, over the TCP serial link."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
 
-from .fake_firmware import FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, fake_logits, have
+from .fake_firmware import FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, fake_logits, missing_tools
 
-MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
+MISSING = missing_tools("qemu-system-arm", "arm-none-eabi-gcc")
 pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(bool(MISSING), reason=f"needs {' and '.join(MISSING)}")]
 

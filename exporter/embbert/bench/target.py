@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cbuild import GENERATED, MPS2_CPU, build_host, build_mps2
+from ..boards import runnable_boards
+from ..cbuild import GENERATED, build_firmware
 from ..device.transport import PipeTransport, Transport, open_transport
 from ..errors import EmbBertError
 from ..paths import REPO
 from .run import BenchError, read_export_report
 
-BOARDS = (*MPS2_CPU, "host")
+BOARDS = tuple(runnable_boards())
 BUILD_ROOT = REPO / "build" / "bench"
 
 
@@ -55,10 +56,8 @@ def prepare(board: str, model: Path, sha: str, *, generated: Path = GENERATED,
         else:
             _export(model, board, gen, echo)
     echo(f"building the {board} firmware in {work} ...")
-    if board == "host":
-        binary = build_host(work / "fw_host", generated_dir=gen)
-    else:
-        binary = build_mps2(board, work / "fw.elf", generated_dir=gen)
+    binary = build_firmware(board, work / ("fw_host" if board == "host" else "fw.elf"),
+                            generated_dir=gen)
     return Firmware(board, gen, binary)
 
 

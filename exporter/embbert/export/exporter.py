@@ -1,7 +1,7 @@
 """Checkpoint -> firmware/generated/{model_data.h, model_data.c, export_report.json,
 quantized_model.npz}.
 
-Jinja2 templates (StrictUndefined) in embbert/export/templates/; every number is formatted here so the
+Jinja2 templates (StrictUndefined) in export/templates/; every number is formatted here so the
 output is byte-identical for the same input (no dates, no dict-order surprises, floats as FP16
 bit patterns or exact hex floats). Files are written into a temporary directory next to the
 destination and renamed into place, so a failure never leaves a partial output directory.
@@ -21,14 +21,14 @@ import jinja2
 import numpy as np
 
 from .. import __version__
-from .arena import plan_for
-from .format import FORMAT_VERSION, MAGIC, TARGET_PTR
 from ..boards import Board
 from ..errors import EmbBertError
-from .layout import struct_layout
-from ..quant.numerics import hex_f32
 from ..quant import store
+from ..quant.numerics import hex_f32
 from ..quant.quantize import QTensor, QuantModel
+from .arena import plan_for
+from .format import FORMAT_VERSION, MAGIC, TARGET_PTR
+from .layout import struct_layout
 
 REPORT_SEQ_LENS = (64, 128, 256)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
