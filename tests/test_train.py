@@ -215,7 +215,7 @@ def test_heldout_documents_are_never_in_the_training_stream():
     assert sorted(set(train.tokens.tolist())) == [1, 2, 4, 5, 7]
     assert len(train) + len(held) == len(tokens)
     for s in (train, held):  # every document of a split is whole and back to back
-        for a, b in zip(s.doc_starts, s.doc_ends):
+        for a, b in zip(s.doc_starts, s.doc_ends, strict=True):
             assert len(set(s.tokens[a:b].tolist())) == 1
             assert b - a == lengths[s.tokens[a]]
 

@@ -27,6 +27,7 @@ from . import protocol as P
 from .data import Example, get_task, load_split
 from .device import Device, DeviceTimeout
 from .errors import EmbBertError
+from .exportdir import recover
 from .macs import dense_macs, runtime_macs
 from .transport import TransportError
 
@@ -46,6 +47,8 @@ class BenchError(EmbBertError):
 
 def read_export_report(generated_dir: Path) -> dict | None:
     path = Path(generated_dir) / REPORT_NAME
+    if Path(generated_dir).is_dir():
+        recover(Path(generated_dir))  # finish an export that was interrupted after its commit
     if not path.is_file():
         return None
     try:
