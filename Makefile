@@ -69,4 +69,4 @@ PEER_PKGS ?= tensorflow-cpu tflite-micro onnx onnxruntime
 bench-peers: setup
 	@$(PIP) install -q --disable-pip-version-check $(PEER_PKGS) || { echo "error: could not" \
 	  "pip install $(PEER_PKGS) into $(VENV); make bench-peers needs them" >&2; exit 1; }
-	OMP_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m embbert.peers --out docs
+	OMP_NUM_THREADS=1 TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m embbert.perf.peers --out docs

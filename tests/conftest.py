@@ -36,8 +36,8 @@ def run_cli(name: str, *args: str, check: bool = True, env: dict | None = None,
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory) -> Path:
     """A 300-token WordPiece trained on a slice of the real corpus."""
-    from embbert.corpus import corpus_documents
     from embbert.tokenizer import train_tokenizer
+    from embbert.train.corpus import corpus_documents
 
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
     path.write_text(train_tokenizer(corpus_documents(limit_lines=200), 300).to_str())

@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from embbert import fwbuild
+from embbert import cbuild, paths
 
 FAKE = Path(__file__).resolve().parent / "fake_ebq"
 FAKE_GENERATED = FAKE / "generated"
@@ -30,12 +30,12 @@ def fake_logits(ids: Sequence[int], segs: Sequence[int], num_labels: int = 2) ->
 
 
 def build_fake_host(out: Path, *, sanitize: bool = False, defines: Sequence[str] = ()) -> Path:
-    return fwbuild.build_host(out, generated_dir=FAKE_GENERATED, runtime_srcs=FAKE_RUNTIME_SRCS,
-                              sanitize=sanitize, defines=defines)
+    return cbuild.build_host(out, generated_dir=FAKE_GENERATED, runtime_srcs=FAKE_RUNTIME_SRCS,
+                             sanitize=sanitize, defines=defines)
 
 
 def build_fake_mps2(board: str, out: Path, defines: Sequence[str] = ()) -> Path:
-    return fwbuild.build_mps2(board, out, generated_dir=FAKE_GENERATED,
+    return cbuild.build_mps2(board, out, generated_dir=FAKE_GENERATED,
                               runtime_srcs=FAKE_RUNTIME_SRCS,
                               defines=[f'EBQ_BOARD_NAME="{board}"', "EBQ_CLOCK_HZ=25000000u",
                                        *defines])
@@ -48,7 +48,7 @@ def have(*tools: str) -> list[str]:
 def make_pio_project(dest: Path) -> Path:
     """A copy of the project's PlatformIO side (platformio.ini, firmware/, boards/) in which the
     FAKE runtime stands in for runtime_c/ and the FAKE model for firmware/generated/."""
-    repo = fwbuild.REPO
+    repo = paths.REPO
     shutil.copy(repo / "platformio.ini", dest / "platformio.ini")
     shutil.copytree(repo / "firmware", dest / "firmware",
                     ignore=shutil.ignore_patterns("generated", "__pycache__"))

@@ -15,7 +15,7 @@ import struct
 import sys
 import time
 
-from embbert import protocol as P
+from embbert.device import protocol as P
 
 
 def main(sha: str, config: dict[str, int], answer: int, format_version: int,

@@ -236,7 +236,7 @@ E2E_CFG = dict(vocab_size=400, max_len=48, d_model=128, reduced_dim=16, n_layers
 def e2e_model(tmp_path_factory):
     """Default widths (d 128, k 32, rd 16) with two outlier channels, exported twice."""
     from embbert.boards import load_board
-    from embbert.exporter import export_quantized
+    from embbert.export.exporter import export_quantized
     from embbert.model import EmbBertConfig
     from embbert.quant import quantize, random_calibration
     from embbert.quant.testing import random_checkpoint
@@ -270,8 +270,8 @@ def test_host_model_with_optimized_kernels_is_bit_exact(e2e_model, opt):
 
 
 def test_kernels_come_from_the_board_with_an_override():
-    """fwbuild compiles the board TOML's kernel set; ref (the oracle) is one argument away."""
-    from embbert.fwbuild import RUNTIME, board_kernels, runtime_sources
+    """cbuild compiles the board TOML's kernel set; ref (the oracle) is one argument away."""
+    from embbert.cbuild import RUNTIME, board_kernels, runtime_sources
     assert board_kernels("qemu-m4") == "cortexm" and board_kernels("host") == "vec"
     assert board_kernels("qemu-m4", "ref") == "ref"
     names = {p.parent.name for p in runtime_sources(RUNTIME, board_kernels("qemu-m4", "ref"))}
@@ -285,9 +285,9 @@ def test_qemu_cortexm_logits_equal_simulation(e2e_model, board):
     serial protocol: logits identical to the Python simulation (and so to the ref build)."""
     import shutil
 
-    from embbert.device import Device
-    from embbert.fwbuild import build_mps2
-    from embbert.qemu import QemuBoard
+    from embbert.cbuild import build_mps2
+    from embbert.device.qemu import QemuBoard
+    from embbert.device.session import Device
     if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
         pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
     mq, gens, seqs, tmp = e2e_model

@@ -136,7 +136,7 @@ def test_text_mode_prints_the_device_prediction(sst2_model, bench_dirs, host_run
 
 def test_board_uses_a_matching_export_and_leaves_others_alone(sst2_model, bench_dirs,
                                                              host_run, tmp_path):
-    from embbert.bench_target import prepare
+    from embbert.bench.target import prepare
     from embbert.checkpoint import file_sha256
 
     sha = file_sha256(sst2_model)
@@ -153,6 +153,31 @@ def test_board_uses_a_matching_export_and_leaves_others_alone(sst2_model, bench_
                  echo=said.append)
     assert fw.generated_dir == cached and sorted(p.name for p in other.iterdir()) == [
         "export_report.json"]
+
+
+def test_the_export_directory_is_enough_to_check_a_device(bench_dirs, host_run, tmp_path):
+    """No model.pt and no recalibration: the export's quantized_model.npz is the simulation;
+    the fp32 columns are empty and the bench says why."""
+    import shutil
+
+    (cached,) = bench_dirs["build"].glob("host-*/generated")
+    gen = tmp_path / "generated"
+    shutil.copytree(cached, gen)
+    report = json.loads((gen / "export_report.json").read_text())
+    report["checkpoint"] = str(tmp_path / "moved-away.pt")
+    (gen / "export_report.json").write_text(json.dumps(report))
+    out = tmp_path / "bench.json"
+    proc = run_cli("embbert-bench", "--port", f"pipe:{_host_binary(bench_dirs)}",
+                   "--generated", gen, "--limit", "10", "--json", out)
+    s = json.loads(out.read_text())
+    assert s["bit_exact_quant"] == 1.0 and s["samples"] == 10
+    assert s["quant_reference"].startswith("quantized_model.npz of the export")
+    assert s["argmax_agreement_fp32"] is None and s["accuracy_fp32"] is None
+    assert "moved-away.pt" in proc.stdout and "pass --model" in proc.stdout
+    (gen / "quantized_model.npz").unlink()
+    gone = run_cli("embbert-bench", "--port", f"pipe:{_host_binary(bench_dirs)}",
+                   "--generated", gen, check=False)
+    assert gone.returncode == 1 and "no longer exists" in gone.stderr
 
 
 # ------------------------------------------------------------------------ clear errors
@@ -176,8 +201,7 @@ def test_device_that_stops_answering_fails_within_seconds(sst2_model, bench_dirs
     from embbert.checkpoint import file_sha256, load
 
     cfg = json.dumps(load(sst2_model).config.to_dict())
-    from embbert.exporter import FORMAT_VERSION
-    from embbert.quant import QUANT_VERSION
+    from embbert.export.format import FORMAT_VERSION, QUANT_VERSION
 
     fake = f"{sys.executable} {REPO / 'tests' / 'silent_device.py'} " \
            f"{file_sha256(sst2_model)} '{cfg}' 2 {FORMAT_VERSION} {QUANT_VERSION}"
@@ -208,8 +232,8 @@ def test_usage_errors_are_one_line(bench_dirs):
 
 
 def test_device_errors_are_reported_by_name():
-    from embbert import protocol as P
-    from embbert.bench import BenchError, run_device
+    from embbert.bench.run import BenchError, run_device
+    from embbert.device import protocol as P
 
     class Rejecting:
         def infer(self, ids, segs):

@@ -10,11 +10,12 @@ import pytest
 from embbert.boards import load_board
 from embbert.checkpoint import file_sha256, load
 from embbert.data import load_split
-from embbert.evaluate import encode_examples, fp32_logits
-from embbert.exporter import default_calibration, export_quantized
+from embbert.export.exporter import export_quantized
 from embbert.hostbuild import build_run, run_model
 from embbert.quant import quantize
-from embbert.tokenizer import from_json
+from embbert.quant.as_exported import default_calibration
+from embbert.tokenizer import encode_examples, from_json
+from embbert.train.evaluate import fp32_logits
 
 from .conftest import REPO
 

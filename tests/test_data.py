@@ -4,9 +4,9 @@ import gzip
 
 import numpy as np
 import pytest
-from embbert import metrics
 from embbert.data import TASKS, load_labels, load_split
 from embbert.errors import EmbBertError
+from embbert.train import metrics
 
 EXPECTED_ROWS = {  # from data/SOURCES.md
     ("sst2", "dev"): 872, ("cola", "dev"): 1043, ("mrpc", "test"): 1725, ("rte", "dev"): 277,
@@ -99,6 +99,6 @@ def test_metrics_known_values():
 
 
 def test_status_header_is_generated_from_the_table():
-    from embbert.status import HEADER_PATH, render_header
+    from embbert.device.status import HEADER_PATH, render_header
 
-    assert HEADER_PATH.read_text() == render_header(), "run: python -m embbert.status"
+    assert HEADER_PATH.read_text() == render_header(), "run: python -m embbert.device.status"

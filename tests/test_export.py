@@ -13,10 +13,10 @@ from embbert import __version__
 from embbert.boards import known_boards, load_board
 from embbert.checkpoint import file_sha256
 from embbert.errors import EmbBertError
-from embbert.exporter import export
+from embbert.export.exporter import export
+from embbert.export.layout import STRUCTS, struct_layout
 from embbert.hostbuild import build_layout
 from embbert.model import EmbBertConfig
-from embbert.quant.layout import STRUCTS, struct_layout
 from embbert.quant.testing import limit_threads, save_random_checkpoint
 
 from .conftest import run_cli
@@ -44,10 +44,9 @@ def test_cli_export_writes_files_and_report(ckpt, tmp_path):
     out = tmp_path / "gen"
     p = run_cli("embbert-export", ckpt, "--board", "qemu-m4", "--out", out)
     assert "fits qemu-m4: yes" in p.stdout and "next: pio run -e qemu_m4" in p.stdout
-    assert sorted(x.name for x in out.iterdir() if not x.name.startswith(".")) == [
-        "export_report.json", "model_data.c", "model_data.h"]
-    assert json.loads((out / ".embbert-export.json").read_text())["files"] == [
-        "export_report.json", "model_data.c", "model_data.h"]
+    names = ["export_report.json", "model_data.c", "model_data.h", "quantized_model.npz"]
+    assert sorted(x.name for x in out.iterdir() if not x.name.startswith(".")) == names
+    assert json.loads((out / ".embbert-export.json").read_text())["files"] == names
     rep = json.loads((out / "export_report.json").read_text())
     assert set(rep) == REPORT_KEYS
     assert rep["board"] == "qemu-m4" and rep["fits"] is True and rep["format_version"] == 1
@@ -76,12 +75,51 @@ def test_export_is_deterministic(ckpt, tmp_path):
     b = load_board("host")
     export(ckpt, b, tmp_path / "a")
     export(ckpt, b, tmp_path / "b")
-    for name in ("model_data.h", "model_data.c", "export_report.json"):
+    for name in ("model_data.h", "model_data.c", "export_report.json", "quantized_model.npz"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     export(ckpt, b, tmp_path / "a")                  # overwrite in place: same bytes, no debris
     assert (tmp_path / "a" / "model_data.c").read_bytes() == \
         (tmp_path / "b" / "model_data.c").read_bytes()
     assert _leftovers(tmp_path) == []
+
+
+def test_quantized_model_file_is_the_exported_model(ckpt, tmp_path):
+    """quantized_model.npz reloads into the same QuantModel: same arrays, bit-identical logits."""
+    from embbert.quant import random_calibration, store
+
+    _, mq = export(ckpt, load_board("host"), tmp_path / "g", max_len=16)
+    back = store.load(tmp_path / "g" / store.FILE_NAME)
+    assert back.config == mq.config and back.meta == json.loads(json.dumps(mq.meta))
+    assert back.meta["sha256"] == file_sha256(ckpt)
+    for name in ("tok_q", "tok_s", "pos_q", "pos_s", "seg", "x_outliers"):
+        a, b = getattr(mq, name), getattr(back, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    seqs = random_calibration(CFG, 8, seed=3, max_len=16)
+    assert mq.logits_batch(seqs).tobytes() == back.logits_batch(seqs).tobytes()
+
+
+def test_quantized_model_file_errors_are_one_line(ckpt, tmp_path):
+    from embbert.quant import store
+
+    bad = tmp_path / "quantized_model.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(EmbBertError, match="not a readable quantized model"):
+        store.load(bad)
+    np.savez(bad, store_version=np.array(99))
+    with pytest.raises(EmbBertError, match="version 99"):
+        store.load(bad)
+
+
+def test_format_constants_mirror_the_c_header():
+    from embbert.export import format as F
+    from embbert.hostbuild import RUNTIME
+
+    header = (RUNTIME / "include/embbert/model_format.h").read_text()
+    defines = dict(re.findall(r"#define (EBQ_\w+) (0x[0-9a-fA-F]+|\d+)u", header))
+    want = {"EBQ_MAGIC": F.MAGIC, "EBQ_FORMAT_VERSION": F.FORMAT_VERSION,
+            "EBQ_QUANT_VERSION": F.QUANT_VERSION, "EBQ_BLOCK": F.BLOCK,
+            "EBQ_ARENA_ALIGN": F.ALIGN}
+    assert {k: int(defines[k], 0) for k in want} == want
 
 
 def test_boards():

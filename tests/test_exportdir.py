@@ -10,9 +10,9 @@ import sys
 import threading
 
 import pytest
-from embbert import exportdir
 from embbert.errors import EmbBertError
-from embbert.exportdir import MANIFEST, recover, write_export
+from embbert.export import outdir as exportdir
+from embbert.export.outdir import MANIFEST, recover, write_export
 
 from .conftest import REPO, run_cli
 
@@ -141,7 +141,7 @@ def test_a_failure_at_every_step_of_the_writer_leaves_old_or_new(tmp_path, monke
 
 CRASH = """
 import os, sys
-from embbert import exportdir
+from embbert.export import outdir as exportdir
 k, n = int(sys.argv[2]), [0]
 real = os.replace
 def replace(*a, **kw):

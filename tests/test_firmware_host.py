@@ -7,9 +7,9 @@ import struct
 import time
 
 import pytest
-from embbert import protocol as P
-from embbert.device import Device, DeviceTimeout
-from embbert.transport import PipeTransport, TransportError, open_transport
+from embbert.device import protocol as P
+from embbert.device.session import Device, DeviceTimeout
+from embbert.device.transport import PipeTransport, TransportError, open_transport
 
 from .fake_firmware import FAKE_ARENA, FAKE_CONFIG, FAKE_SHA256, build_fake_host, fake_logits, have
 

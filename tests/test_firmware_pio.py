@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from embbert.device import Device
-from embbert.fwbuild import REPO
-from embbert.qemu import free_port
-from embbert.transport import SerialTransport, TransportError
+from embbert.device.qemu import free_port
+from embbert.device.session import Device
+from embbert.device.transport import SerialTransport, TransportError
+from embbert.paths import REPO
 
 from .fake_firmware import fake_logits, have, make_pio_project
 

@@ -7,9 +7,9 @@ import random
 import time
 
 import pytest
-from embbert import protocol as P
-from embbert.device import Device
-from embbert.transport import PipeTransport
+from embbert.device import protocol as P
+from embbert.device.session import Device
+from embbert.device.transport import PipeTransport
 
 from .fake_firmware import FAKE_CONFIG, build_fake_host, fake_logits, have
 

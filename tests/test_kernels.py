@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 import pytest
+from embbert.export.layout import STRUCTS
 from embbert.hostbuild import build_shared
 from embbert.quant import numerics as nm
-from embbert.quant.layout import STRUCTS
 from embbert.quant.quantize import QTensor, quantize_blocks, quantize_dwconv
 from embbert.quant.simulate import linear, rmsnorm_q8
 

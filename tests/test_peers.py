@@ -1,11 +1,11 @@
-"""The pure-Python parts of embbert.peers (make bench-peers); no tensorflow needed."""
+"""The pure-Python parts of embbert.perf.peers (make bench-peers); no tensorflow needed."""
 
 import json
 
 import numpy as np
 import pytest
 from embbert.errors import EmbBertError
-from embbert.peers import (
+from embbert.perf.peers import (
     accuracy,
     compare,
     mask_floors,

@@ -1,4 +1,4 @@
-"""The Python codec of the serial protocol (exporter/embbert/protocol.py), on its own."""
+"""The Python codec of the serial protocol (exporter/embbert/device/protocol.py), on its own."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import struct
 
 import pytest
-from embbert import protocol as P
-from embbert.status import STATUS
+from embbert.device import protocol as P
+from embbert.device.status import STATUS
 
 from tests.fake_firmware import FAKE_CONFIG, FAKE_SHA256
 
@@ -108,7 +108,7 @@ def test_infer_response_and_error_payloads():
 
 
 def test_c_header_matches_python_constants():
-    from embbert.fwbuild import FIRMWARE
+    from embbert.cbuild import FIRMWARE
 
     text = (FIRMWARE / "src" / "protocol.h").read_text()
     consts = {m[0]: m[1] for m in re.findall(r"#define (EBQ_\w+) (0x[0-9A-Fa-f]+|\d+)u?\b", text)}

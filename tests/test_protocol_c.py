@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from embbert import fwbuild
-from embbert import protocol as P
+from embbert import cbuild
+from embbert.device import protocol as P
 
 from .fake_firmware import have
 
@@ -21,9 +21,9 @@ pytestmark = pytest.mark.skipif(bool(have("cc")), reason="needs a host C compile
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("frame_driver") / "frame_driver"
-    src = fwbuild.FIRMWARE / "src"
-    cmd = ["cc", *fwbuild.FW_WARN, *fwbuild.SANITIZE, f"-I{src}",
-           f"-I{fwbuild.RUNTIME / 'include'}", str(DRIVER), str(src / "frame.c"),
+    src = cbuild.FIRMWARE / "src"
+    cmd = ["cc", *cbuild.FW_WARN, *cbuild.SANITIZE, f"-I{src}",
+           f"-I{cbuild.RUNTIME / 'include'}", str(DRIVER), str(src / "frame.c"),
            str(src / "crc16.c"), "-fsanitize=address,undefined", "-o", str(out)]
     subprocess.run(cmd, check=True)
     return out

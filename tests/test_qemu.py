@@ -8,9 +8,9 @@ import random
 import time
 
 import pytest
-from embbert import protocol as P
-from embbert.device import Device
-from embbert.qemu import QemuBoard
+from embbert.device import protocol as P
+from embbert.device.qemu import QemuBoard
+from embbert.device.session import Device
 
 from .fake_firmware import FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, fake_logits, have
 
@@ -86,7 +86,7 @@ def test_missing_firmware_is_a_clear_error(tmp_path):
 def test_guest_fault_ends_quickly_with_a_reason(tmp_path):
     """A crashing runtime must not turn into a hang: the HardFault handler's bkpt makes QEMU exit
     and the host sees a closed link at once."""
-    from embbert.transport import TransportError
+    from embbert.device.transport import TransportError
 
     elf = build_fake_mps2("qemu-m4", tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
     with QemuBoard("qemu-m4", elf) as q:
@@ -102,17 +102,17 @@ def test_guest_fault_ends_quickly_with_a_reason(tmp_path):
 
 
 def test_serve_cli_runs_until_sigterm(board_elf):
-    """`python -m embbert.qemu` (what a Makefile can use instead of `pio -t upload`)."""
+    """`python -m embbert.device.qemu` (what a Makefile can use instead of `pio -t upload`)."""
     import signal
     import subprocess
     import sys
 
-    from embbert.qemu import free_port
-    from embbert.transport import SerialTransport
+    from embbert.device.qemu import free_port
+    from embbert.device.transport import SerialTransport
 
     board, elf = board_elf
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "embbert.qemu", "--board", board, "--elf",
+    proc = subprocess.Popen([sys.executable, "-m", "embbert.device.qemu", "--board", board, "--elf",
                              str(elf), "--port", str(port)], stdout=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:

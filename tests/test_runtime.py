@@ -9,9 +9,9 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-from embbert.arena import plan_for
 from embbert.boards import load_board
-from embbert.exporter import export_quantized
+from embbert.export.arena import plan_for
+from embbert.export.exporter import export_quantized
 from embbert.hostbuild import RUNTIME, build_run, format_inputs, parse_outputs, run_model
 from embbert.model import EmbBertConfig
 from embbert.quant import quantize, random_calibration

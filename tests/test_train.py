@@ -205,7 +205,7 @@ def test_heldout_accuracy_is_logged(pretrained, tmp_path):
 
 def test_heldout_documents_are_never_in_the_training_stream():
     import numpy as np
-    from embbert.corpus import TokenStream
+    from embbert.train.corpus import TokenStream
 
     lengths = np.array([3, 1, 4, 1, 5, 9, 2, 6])
     ends = np.cumsum(lengths)

@@ -41,7 +41,8 @@ def quantized_metric(path: Path, ck, name: str, split: str, metric: str) -> tupl
             opts = ", ".join(f"{k.replace('_', '-')} {m[k]}" for k in ("threshold", "max_outliers")
                              if k in m)
             return m[metric], opts
-    from embbert.evaluate import evaluate_checkpoint, quantized_logits_fn
+    from embbert.quant.as_exported import quantized_logits_fn
+    from embbert.train.evaluate import evaluate_checkpoint
 
     m, _ = evaluate_checkpoint(ck, name, split, logits_fn=quantized_logits_fn(ck))
     return m[metric], ""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EmbBertError
+from .paths import BOARDS
 
 REQUIRED = ("name", "description", "cpu", "fpu", "kernels", "clock_hz", "flash_bytes",
             "sram_bytes", "psram_bytes", "reserved_sram_bytes", "weights_placement",
@@ -27,7 +28,7 @@ def boards_dir() -> Path:
     env = os.environ.get("EMBBERT_BOARDS_DIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "boards"
+    return BOARDS
 
 
 @dataclass

@@ -1,9 +1,10 @@
-"""The model.pt file of DESIGN.md: a plain dict, always loaded with weights_only=True."""
+"""The model.pt file (docs/MODEL.md): a plain dict, always loaded with weights_only=True."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -76,12 +77,25 @@ def _torch_load(path: Path, what: str) -> object:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # truncated, not a torch file, or pickles arbitrary objects
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EmbBertError(f"{path}: not a readable EmbBERT-Q {what} ({reason[:160]})") from e
+        raise EmbBertError(f"{path}: not a readable {what} ({reason[:160]})") from e
 
 
-def load(path: str | os.PathLike) -> Checkpoint:
+def load(path: str | os.PathLike,
+         config: str | os.PathLike | EmbBertConfig | None = None) -> Checkpoint:
+    """A model.pt; with `config` (a config JSON path or an EmbBertConfig) also a plain
+    state_dict (torch.save of model.state_dict())."""
     path = Path(path)
-    return from_object(_torch_load(path, "checkpoint"), str(path))
+    if config is not None and not isinstance(config, EmbBertConfig):
+        try:
+            config = EmbBertConfig.from_dict(json.loads(Path(config).read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise EmbBertError(f"{config}: not a usable config JSON ({e})") from e
+    obj = _torch_load(path, "checkpoint" if config is not None else "EmbBERT-Q checkpoint")
+    if config is None or (isinstance(obj, dict) and obj.get("format") is not None):
+        return from_object(obj, str(path))
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise EmbBertError(f"{path}: not a state_dict of tensors")
+    return from_state_dict(obj, config, str(path))
 
 
 TRAIN_STATE_KEYS = {"config": dict, "tokenizer": str, "net": dict, "optimizer": dict, "step": int}

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EmbBertError
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .paths import REPO as REPO_ROOT
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ import subprocess
 from pathlib import Path
 
 from .errors import EmbBertError
-
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime_c"
+from .paths import RUNTIME
 
 
 def _make(target: str, build: Path, **vars: str) -> None:

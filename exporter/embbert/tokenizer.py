@@ -7,12 +7,16 @@ vocabulary it was trained with.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from .errors import EmbBertError
 from .model import CLS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID
+
+if TYPE_CHECKING:
+    from .data import Example
 
 SPECIALS = {"[PAD]": PAD_ID, "[UNK]": UNK_ID, "[CLS]": CLS_ID, "[MASK]": MASK_ID, "[SEP]": SEP_ID}
 
@@ -125,3 +129,12 @@ def pad_batch(seqs: Sequence[tuple[list[int], list[int]]],
         ids[i, :len(x)] = x
         segs[i, :len(s)] = s
     return ids, segs
+
+
+def encode_examples(enc: TextEncoder, examples: Sequence[Example], max_len: int
+                    ) -> list[tuple[list[int], list[int]]]:
+    """Tokenize task examples; texts longer than max_len are truncated (longest first for
+    pairs)."""
+    a = [e.text_a for e in examples]
+    b = [e.text_b or "" for e in examples] if examples and examples[0].text_b is not None else None
+    return enc.encode_batch(a, b, max_len=max_len, truncate=True)

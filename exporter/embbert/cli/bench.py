@@ -14,8 +14,8 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from ..bench_target import BOARDS, BUILD_ROOT  # noqa: E402
-from ..fwbuild import GENERATED  # noqa: E402
+from ..bench.target import BOARDS, BUILD_ROOT  # noqa: E402
+from ..cbuild import GENERATED  # noqa: E402
 from .common import one_line_errors  # noqa: E402
 
 EPILOG = """\b
@@ -65,8 +65,7 @@ fresh export in build/bench/, and always stops it afterwards.
 def main(port, board, firmware, model, task, split, limit, texts, json_out, report_dir, timeout,
          generated, build_dir) -> None:
     """Run a task split (or --text) on a device and compare it with PyTorch."""
-    from .. import bench as B
-    from ..checkpoint import file_sha256, load
+    from ..bench import run as B
     from ..errors import EmbBertError
 
     if (port is None) == (board is None):
@@ -76,40 +75,45 @@ def main(port, board, firmware, model, task, split, limit, texts, json_out, repo
         raise EmbBertError("--firmware needs --board (which emulator or binary runs it)")
     if texts and (task or split or limit):
         raise EmbBertError("--text replaces --task/--split/--limit; give one or the other")
+    bm = B.resolve_model(generated, model)
     if model is None:
-        model = B.checkpoint_from_report(generated)
-        click.echo(f"model: {model} (recorded in {generated}/{B.REPORT_NAME})")
-    ckpt = load(model)
-    sha = file_sha256(model)
+        click.echo(f"model: {bm.name} (recorded in {generated}/{B.REPORT_NAME})")
+    if bm.ckpt is None and board and not firmware:
+        raise EmbBertError(f"--board builds from the checkpoint, and {bm.missing_ckpt}")
 
-    target, export_dir = _target(port, board, firmware, model, sha, generated, build_dir,
-                                 timeout)
+    target, export_dir = _target(port, board, firmware, model or bm.path, bm.sha, generated,
+                                 build_dir, timeout)
     export_report = B.read_export_report(export_dir)
+    if export_dir != generated:
+        bm = B.resolve_model(export_dir, model or bm.path)
     with target as transport:
         dev, info = _open_device(transport, timeout)
-        B.check_info(info, ckpt, sha, model.name)
-        L = B.device_max_len(info, ckpt)
-        samples = B.select_samples(ckpt, task, split, limit, texts, L)
-        click.echo(f"device: {info.board} at {transport.url}, model {sha[:12]} verified; "
+        B.check_info(info, bm)
+        L = B.device_max_len(info, bm)
+        samples = B.select_samples(bm, task, split, limit, texts, L)
+        click.echo(f"device: {info.board} at {transport.url}, model {bm.sha[:12]} verified; "
                    f"{len(samples.seqs)} samples of {samples.source}, T <= {L}")
-        click.echo("references: PyTorch fp32 and the quantized simulation ...")
-        fp32 = B.fp32_reference(ckpt, samples.seqs)
-        mq, how = B.quant_reference(ckpt, sha, info.config["max_len"], export_report)
+        if bm.ckpt is None:
+            click.echo(f"references: the quantized simulation only; {bm.missing_ckpt}")
+        else:
+            click.echo("references: PyTorch fp32 and the quantized simulation ...")
+        fp32 = B.fp32_reference(bm, samples.seqs)
+        mq, how = B.quant_reference(bm, info.config["max_len"], export_report)
         quant = mq.logits_batch(samples.seqs)
         from tqdm import tqdm
         with tqdm(total=len(samples.seqs), desc=f"{info.board} {samples.source}", unit="seq",
                   file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:
             logits, counts = B.run_device(dev, samples.seqs, bar.update)
 
-    run = B.BenchRun(info=info, model=str(model), sha=sha, samples=samples, device=logits,
-                     counts=counts, fp32=fp32, quant=quant, quant_how=how,
+    run = B.BenchRun(info=info, model=str(bm.path), sha=bm.sha, samples=samples,
+                     device=logits, counts=counts, fp32=fp32, quant=quant, quant_how=how,
                      export_report=export_report)
-    _outputs(B.summarize(run), run, ckpt.labels, json_out, report_dir)
+    _outputs(B.summarize(run), run, bm.labels, json_out, report_dir)
 
 
 def _target(port, board, firmware, model, sha, generated, build_dir, timeout):
     """(context manager yielding a Transport, directory holding the export record)."""
-    from ..bench_target import Firmware, connect, launch, prepare
+    from ..bench.target import Firmware, connect, launch, prepare
 
     if firmware:
         click.echo(f"running {firmware} on {board}")
@@ -122,7 +126,7 @@ def _target(port, board, firmware, model, sha, generated, build_dir, timeout):
 
 
 def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> None:
-    from .. import bench as B
+    from ..bench import run as B
 
     table = B.format_table(summary)
     if run.samples.task is None:  # --text: say what the device predicted
@@ -136,7 +140,7 @@ def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> Non
         json_out.write_text(json.dumps(summary, indent=1) + "\n")
         click.echo(f"wrote {json_out}")
     if report_dir:
-        from ..bench_report import write_report
+        from ..bench.report import write_report
         rep = run.export_report
         rep = rep if rep and rep.get("model_sha256") == run.sha else None
         click.echo(f"wrote {write_report(report_dir, summary, table, run.info.config, rep)}")
@@ -149,7 +153,7 @@ def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> Non
 
 def _open_device(transport, timeout: float):
     """Sync and INFO, with an error that says what to check when nothing answers."""
-    from ..device import Device, DeviceTimeout
+    from ..device.session import Device, DeviceTimeout
     from ..errors import EmbBertError
 
     dev = Device(transport, timeout=timeout, infer_timeout=timeout)

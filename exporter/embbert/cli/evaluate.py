@@ -34,7 +34,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     from ..checkpoint import load
     from ..data import get_task
     from ..errors import EmbBertError
-    from ..evaluate import evaluate_checkpoint
+    from ..train.evaluate import evaluate_checkpoint
 
     ck = load(model)
     task = task or ck.task
@@ -47,7 +47,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     if quant_opts and not quantized:
         raise EmbBertError("--threshold and --max-outliers apply only with --quantized")
     if quantized:
-        from ..evaluate import quantized_logits_fn
+        from ..quant.as_exported import quantized_logits_fn
         logits_fn = quantized_logits_fn(ck, **quant_opts)
     metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn)
     kind = "quantized" if quantized else "fp32"

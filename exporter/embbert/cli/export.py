@@ -22,7 +22,8 @@ Examples:
   embbert-export model.pt --board esp32s3 --out build/gen --max-len 128
   embbert-export weights.pt --config cfg.json --board host --calib calib.jsonl
 
-Writes model_data.h, model_data.c and export_report.json (default: firmware/generated/).
+Writes model_data.h, model_data.c, export_report.json and quantized_model.npz (default:
+firmware/generated/).
 """
 
 
@@ -50,8 +51,7 @@ def _compare(mq, ckpt_path: str, config_path: str | None, seqs) -> str:
     import torch
 
     from ..checkpoint import load
-    from ..exporter import _load_any
-    ckpt = _load_any(ckpt_path, config_path) if config_path else load(ckpt_path)
+    ckpt = load(ckpt_path, config_path)
     model = ckpt.model()
     ref = []
     with torch.no_grad():
@@ -95,8 +95,8 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         check, recover_steps, recover_lr, recover_out):
     """Quantize MODEL (a model.pt checkpoint) and generate C sources for BOARD."""
     from ..boards import load_board
-    from ..exportdir import check_out_dir
-    from ..exporter import default_out_dir, export
+    from ..export.exporter import default_out_dir, export
+    from ..export.outdir import check_out_dir
 
     b = load_board(board)
     if not Path(model).is_file():
@@ -123,16 +123,17 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         from ..quant import random_calibration
         seqs = random_calibration(mq.config, 32, seed=1, max_len=min(mq.config.max_len, 64))
         click.echo(_compare(mq, model, config_path, seqs))
-    click.echo(f"wrote {dest}/model_data.h, model_data.c, export_report.json")
+    click.echo(f"wrote {dest}/model_data.h, model_data.c, export_report.json, "
+               "quantized_model.npz")
     if b.pio_env:
         click.echo(f"next: pio run -e {b.pio_env} -t upload")
 
 
 def _recover(model, config_path, calib, max_len, threshold, max_outliers, steps, lr, out):
     from ..checkpoint import load, save
-    from ..exporter import _load_any, default_calibration
+    from ..quant.as_exported import default_calibration
     from ..quant.recover import recover, task_training_data
-    ckpt = _load_any(model, config_path) if config_path else load(model)
+    ckpt = load(model, config_path)
     L = max_len or ckpt.config.max_len
     data = task_training_data(ckpt, L)
     cal = calib if calib else default_calibration(ckpt, L)[0]

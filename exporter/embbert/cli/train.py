@@ -74,7 +74,7 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
       embbert-train pretrain --out runs/pretrain --resume --stop-at 60000
       torchrun --nproc_per_node 2 -m embbert.cli.train pretrain --out runs/ddp --steps 100
     """
-    from ..pretrain import PretrainOptions, run
+    from ..train.pretrain import PretrainOptions, run
 
     if threads:
         torch.set_num_threads(threads)
@@ -119,7 +119,7 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
     Example:
       embbert-train finetune --task sst2 --init models/pretrained.pt --out models/sst2.pt
     """
-    from ..finetune import FinetuneOptions, run
+    from ..train.finetune import FinetuneOptions, run
 
     if threads:
         torch.set_num_threads(threads)
@@ -142,8 +142,8 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
 @one_line_errors
 def tokenizer_cmd(out, vocab_size, limit_lines) -> None:
     """Train the lower-case WordPiece tokenizer on the pretraining corpus + task training texts."""
-    from ..corpus import corpus_documents
     from ..tokenizer import train_tokenizer
+    from ..train.corpus import corpus_documents
 
     tok = train_tokenizer(corpus_documents(limit_lines=limit_lines), vocab_size)
     out.parent.mkdir(parents=True, exist_ok=True)

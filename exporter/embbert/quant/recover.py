@@ -167,8 +167,7 @@ def task_training_data(ckpt: Checkpoint, max_len: int, limit: int | None = None)
     if not (ckpt.tokenizer and ckpt.task and ckpt.task != "pretrain"):
         raise EmbBertError("recovery needs a finetuned checkpoint with a tokenizer and a task")
     from ..data import load_split
-    from ..evaluate import encode_examples
-    from ..tokenizer import from_json
+    from ..tokenizer import encode_examples, from_json
     examples = load_split(ckpt.task, "train")[:limit]
     n = ckpt.config.num_labels
     if n > 1 and any(not 0 <= int(e.label) < n for e in examples):

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALIGN = 16
+from .format import ALIGN
+
 ROWS = 2                # EBQ_ROWS in runtime_c/src/arena.h
 
 

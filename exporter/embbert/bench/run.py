@@ -1,16 +1,19 @@
-"""embbert-bench logic: check a device against model.pt, stream samples through it, and compare
-its logits with PyTorch fp32 and with the integer-exact quantized simulation.
+"""embbert-bench logic: check a device against its export, stream samples through it, and
+compare its logits with the integer-exact quantized simulation and with PyTorch fp32.
 
+    model = resolve_model(export_dir, model_pt)           # the export's quantized model, + model.pt
     info = dev.info()
-    check_info(info, ckpt, sha, "model.pt")                 # sha256, format/quant version, config
-    samples = select_samples(ckpt, None, None, 100, (), device_max_len(info, ckpt))
-    mq, how = quant_reference(ckpt, sha, device_max_len(info, ckpt), export_report)
+    check_info(info, model)                               # sha256, format/quant version, config
+    samples = select_samples(model, None, None, 100, (), device_max_len(info, model))
+    mq, how = quant_reference(model, info.config["max_len"], export_report)
     logits, counts = run_device(dev, samples.seqs)
-    summary = summarize(BenchRun(...))                      # the numbers of the table and --json
+    summary = summarize(BenchRun(...))                    # the numbers of the table and --json
     print(format_table(summary))
 
-The simulation is re-quantized here with the exporter's own calibration (`default_calibration`)
-at the device's max_len, so it is bit-exact with what the exporter generated.
+The simulation is the quantized model embbert-export wrote (quantized_model.npz), so checking a
+device needs only the export directory; the checkpoint adds the fp32 comparison. Only for an
+export without that file is the model quantized again, the way the export does
+(quantize_as_exported, with the export report's settings).
 """
 
 from __future__ import annotations
@@ -23,16 +26,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import protocol as P
-from .data import Example, get_task, load_split
-from .device import Device, DeviceTimeout
-from .errors import EmbBertError
-from .exportdir import recover
-from .macs import dense_macs, runtime_macs
-from .transport import TransportError
+from ..data import Example, get_task, load_split
+from ..device import protocol as P
+from ..device.session import Device, DeviceTimeout
+from ..device.transport import TransportError
+from ..errors import EmbBertError
+from ..export.outdir import recover
+from ..macs import dense_macs, runtime_macs
 
 if TYPE_CHECKING:  # torch loads slowly: keep `--help` and the errors fast
-    from .checkpoint import Checkpoint
+    from ..checkpoint import Checkpoint
+    from ..quant.quantize import QuantModel
 
 Seq = tuple[list[int], list[int]]
 REPORT_NAME = "export_report.json"
@@ -57,51 +61,111 @@ def read_export_report(generated_dir: Path) -> dict | None:
         raise BenchError(f"{path}: unreadable export record ({e})") from e
 
 
-def checkpoint_from_report(generated_dir: Path) -> Path:
-    """The checkpoint that `embbert-export` last wrote into generated_dir."""
-    report = read_export_report(generated_dir)
-    if report is None or not report.get("checkpoint"):
-        raise BenchError(f"no --model given and no export record in {generated_dir}/"
-                         f"{REPORT_NAME} (run: embbert-export model.pt --board <board>, "
-                         "or pass --model)")
-    path = Path(report["checkpoint"])
-    if not path.is_file():
-        raise BenchError(f"{generated_dir}/{REPORT_NAME} names checkpoint {path}, which no "
-                         "longer exists (pass --model)")
-    return path
+@dataclass
+class BenchModel:
+    """What the bench knows about the model on the device: the export's quantized model
+    (None for an export that predates quantized_model.npz) and the checkpoint (None when only
+    the export directory is at hand)."""
+    path: Path                   # the model.pt (given, or recorded by the export)
+    sha: str
+    quantized: QuantModel | None
+    ckpt: Checkpoint | None
+    missing_ckpt: str = ""       # why there is no fp32 comparison
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def _meta(self, key: str, default: object) -> object:
+        if self.ckpt is not None:
+            return getattr(self.ckpt, key)
+        return self.quantized.meta.get(key, default) if self.quantized else default
+
+    @property
+    def config(self) -> dict:
+        """The checkpoint's config (max_len: the model's own, before any --max-len)."""
+        if self.ckpt is not None:
+            return self.ckpt.config.to_dict()
+        assert self.quantized is not None
+        cfg = self.quantized.config.to_dict()
+        cfg["max_len"] = int(self.quantized.meta.get("source_max_len", cfg["max_len"]))
+        return cfg
+
+    @property
+    def tokenizer(self) -> str:
+        return str(self._meta("tokenizer", ""))
+
+    @property
+    def task(self) -> str:
+        return str(self._meta("task", ""))
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._meta("labels", []))  # type: ignore[call-overload]
+
+
+def resolve_model(export_dir: Path, model: Path | None) -> BenchModel:
+    """The model to bench: `model` (a model.pt) when given, else the one the export in
+    export_dir records; its quantized_model.npz when that belongs to the same checkpoint. Without
+    a readable checkpoint the export's quantized model is enough, minus the fp32 comparison."""
+    from ..checkpoint import file_sha256, load
+    from ..quant import store
+
+    report = read_export_report(export_dir)
+    mq = store.load_from(export_dir)
+    missing = ""
+    if model is None:
+        if report is None or not report.get("checkpoint"):
+            raise BenchError(f"no --model given and no export record in {export_dir}/"
+                             f"{REPORT_NAME} (run: embbert-export model.pt --board <board>, "
+                             "or pass --model)")
+        model = Path(report["checkpoint"])
+        if not model.is_file():
+            if mq is None:
+                raise BenchError(f"{export_dir}/{REPORT_NAME} names checkpoint {model}, which "
+                                 f"no longer exists, and there is no {store.FILE_NAME} beside "
+                                 "it (pass --model, or export again)")
+            missing = (f"the checkpoint {model} recorded in {REPORT_NAME} is not here "
+                       "(pass --model for the fp32 comparison)")
+            return BenchModel(model, str(mq.meta.get("sha256", "")), mq, None, missing)
+    ckpt = load(model)
+    sha = file_sha256(model)
+    if mq is not None and mq.meta.get("sha256") != sha:
+        mq = None          # the export holds another model: quantize this one as it would
+    return BenchModel(model, sha, mq, ckpt)
 
 
 # --------------------------------------------------------------------------- INFO checks
 
-def check_info(info: P.DeviceInfo, ckpt: Checkpoint, sha: str, model_name: str) -> None:
-    """The device must run exactly this model.pt, in the data format this toolchain writes."""
-    from .exporter import FORMAT_VERSION
-    from .quant import QUANT_VERSION
+def check_info(info: P.DeviceInfo, model: BenchModel) -> None:
+    """The device must run exactly this model, in the data format this toolchain writes."""
+    from ..export.format import FORMAT_VERSION, QUANT_VERSION
 
+    name, sha = model.name, model.sha
     if info.protocol_version != P.PROTOCOL_VERSION:
         raise BenchError(f"device speaks protocol v{info.protocol_version}, this embbert-bench "
                          f"v{P.PROTOCOL_VERSION}: rebuild the firmware")
     if info.sha256 != sha:
         raise BenchError(f"model mismatch: the device runs model sha256 {info.sha256}, but "
-                         f"{model_name} has sha256 {sha} (export and flash {model_name}, or "
+                         f"{name} has sha256 {sha} (export and flash {name}, or "
                          "pass the --model the firmware was built from)")
     if (info.format_version, info.quant_version) != (FORMAT_VERSION, QUANT_VERSION):
         raise BenchError(f"device model data is format v{info.format_version} / quant "
-                         f"v{info.quant_version}, {model_name} exports as format "
+                         f"v{info.quant_version}, {name} exports as format "
                          f"v{FORMAT_VERSION} / quant v{QUANT_VERSION}: re-export and rebuild")
     if not info.init_ok:
         raise BenchError(f"the device's model failed to initialize: {info.describe_init()}")
-    want = ckpt.config.to_dict()
+    want = model.config
     diff = [k for k in P.CONFIG_FIELDS if k != "max_len" and info.config.get(k) != want.get(k)]
     if diff or not 1 <= info.config.get("max_len", 0) <= want["max_len"]:
         fields = ", ".join(f"{k} {info.config.get(k)} vs {want.get(k)}"
                            for k in diff or ["max_len"])
-        raise BenchError(f"device config differs from {model_name}: {fields}")
+        raise BenchError(f"device config differs from {name}: {fields}")
 
 
-def device_max_len(info: P.DeviceInfo, ckpt: Checkpoint) -> int:
+def device_max_len(info: P.DeviceInfo, model: BenchModel) -> int:
     """Longest input to send: the exported max_len, capped by the device's frame buffer."""
-    return max(1, min(info.config["max_len"], info.max_t, ckpt.config.max_len))
+    return max(1, min(info.config["max_len"], info.max_t, model.config["max_len"]))
 
 
 # ------------------------------------------------------------------------------- samples
@@ -114,23 +178,22 @@ class Samples:
     source: str                  # "sst2/dev" or "--text"
 
 
-def select_samples(ckpt: Checkpoint, task: str | None, split: str | None, limit: int | None,
+def select_samples(model: BenchModel, task: str | None, split: str | None, limit: int | None,
                    texts: Sequence[str], max_len: int) -> Samples:
     """--text sentences (a tab separates a pair), else the first `limit` examples of the task's
     split (default: the model's own task, dev split, or the eval split when there is no dev)."""
-    from .evaluate import encode_examples
-    from .tokenizer import from_json
+    from ..tokenizer import encode_examples, from_json
 
-    if not ckpt.tokenizer:
-        raise BenchError("the checkpoint carries no tokenizer, so there is no text to send "
+    if not model.tokenizer:
+        raise BenchError("the model carries no tokenizer, so there is no text to send "
                          "(bench a finetuned model.pt from embbert-train)")
-    enc = from_json(ckpt.tokenizer)
+    enc = from_json(model.tokenizer)
     if texts:
         examples = [Example(*(t.split("\t", 1) if "\t" in t else (t, None)), label=-1)
                     for t in texts]
         seqs = [enc.encode(e.text_a, e.text_b, max_len=max_len) for e in examples]
         return Samples(seqs, examples, None, "--text")
-    task = task or ckpt.task
+    task = task or model.task
     if not task or task == "pretrain":
         raise BenchError("the model is not finetuned on a task: pass --task or --text")
     t = get_task(task)
@@ -143,30 +206,41 @@ def select_samples(ckpt: Checkpoint, task: str | None, split: str | None, limit:
 
 # ------------------------------------------------------------------------ references
 
-def quant_reference(ckpt: Checkpoint, sha: str, max_len: int, report: dict | None):
-    """(QuantModel, how) quantized exactly as `embbert-export` does by default: its own
-    calibration choice (default_calibration) at the exported max_len. A "quantization" record
-    in the export report (threshold, max_outliers) overrides the defaults."""
-    from .exporter import default_calibration
-    from .quant import DEFAULT_THRESHOLD, quantize
+def quant_reference(model: BenchModel, max_len: int, report: dict | None):
+    """(QuantModel, how): the export's own quantized model when it was exported at the device's
+    max_len; else the checkpoint quantized as `embbert-export` does (quantize_as_exported at
+    that max_len, with the export report's threshold and max_outliers when it records them)."""
+    from ..quant.as_exported import quantize_as_exported
+    from ..quant.store import FILE_NAME
 
+    mq = model.quantized
+    if mq is not None and mq.config.max_len == max_len:
+        return mq, f"{FILE_NAME} of the export ({mq.meta.get('calibration', '?')})"
+    if model.ckpt is None:
+        have = f"is for max_len {mq.config.max_len}" if mq else "is missing"
+        raise BenchError(f"the export's {FILE_NAME} {have} and the device runs max_len "
+                         f"{max_len}: pass the --model it was exported from")
     settings = {}
-    if report and report.get("model_sha256") == sha:
+    if report and report.get("model_sha256") == model.sha:
         settings = report.get("quantization") or {}
-    calib, how = default_calibration(ckpt, max_len)
-    threshold = settings.get("threshold", DEFAULT_THRESHOLD)
-    threshold = float("inf") if threshold is None else float(threshold)  # None: outliers off
-    mq = quantize(ckpt, calib, max_len=max_len, threshold=threshold,
-                  max_outliers=settings.get("max_outliers"), sha256=sha)
+    threshold = None                                   # the export's default
+    if "threshold" in settings:                        # recorded None: outliers were off
+        threshold = float("inf") if settings["threshold"] is None else float(settings["threshold"])
+    mq = quantize_as_exported(model.ckpt, max_len=max_len, threshold=threshold,
+                              max_outliers=settings.get("max_outliers"), sha256=model.sha)
+    how = mq.meta["calibration"]
     recorded = settings.get("calibration")
     if recorded and recorded != how:
         how += f" (the export used {recorded}: the simulation may differ)"
     return mq, how
 
 
-def fp32_reference(ckpt: Checkpoint, seqs: Sequence[Seq]) -> np.ndarray:
-    from .evaluate import fp32_logits
-    return fp32_logits(ckpt.model(), seqs)
+def fp32_reference(model: BenchModel, seqs: Sequence[Seq]) -> np.ndarray | None:
+    """PyTorch fp32 logits, or None without the checkpoint."""
+    if model.ckpt is None:
+        return None
+    from ..train.evaluate import fp32_logits
+    return fp32_logits(model.ckpt.model(), seqs)
 
 
 # ----------------------------------------------------------------------------- device
@@ -200,7 +274,7 @@ class BenchRun:
     samples: Samples
     device: np.ndarray           # [N, C] float32
     counts: np.ndarray           # [N] in info.counter units
-    fp32: np.ndarray             # [N, C]
+    fp32: np.ndarray | None      # [N, C]; None without the checkpoint
     quant: np.ndarray            # [N, C]
     quant_how: str
     export_report: dict | None = None
@@ -214,7 +288,11 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num == 0, 1.0, 0.0))
 
 
-def _compare(dev: np.ndarray, ref: np.ndarray, name: str) -> dict[str, float]:
+def _compare(dev: np.ndarray, ref: np.ndarray | None, name: str) -> dict[str, float | None]:
+    if ref is None:
+        return dict.fromkeys((f"argmax_agreement_{name}", f"max_abs_err_{name}",
+                              f"mean_abs_err_{name}", f"cosine_min_{name}",
+                              f"cosine_mean_{name}"))
     err = np.abs(dev.astype(np.float64) - ref.astype(np.float64))
     cos = _cosines(dev, ref)
     return {f"argmax_agreement_{name}": float((dev.argmax(1) == ref.argmax(1)).mean()),
@@ -226,10 +304,13 @@ def _task_scores(run: BenchRun) -> dict[str, object]:
     if run.samples.task is None:
         return {"metric": None, "accuracy_device": None, "accuracy_fp32": None,
                 "accuracy_quant": None}
-    from .evaluate import score
+    from ..train.evaluate import score
     metric = get_task(run.samples.task).metric
     out: dict[str, object] = {"metric": metric}
     for name, logits in (("device", run.device), ("fp32", run.fp32), ("quant", run.quant)):
+        if logits is None:
+            out[f"accuracy_{name}"] = out[f"metric_{name}"] = None
+            continue
         m = score(run.samples.task, logits, run.samples.examples)
         out[f"accuracy_{name}"] = m.get("accuracy")
         out[f"metric_{name}"] = m[metric]
@@ -282,11 +363,12 @@ def summarize(run: BenchRun) -> dict[str, object]:
         s["flash_bytes"] = rep.get("flash_bytes")
         s["weights_bytes"] = rep.get("weights_bytes")
     labels = [e.label if run.samples.task else None for e in run.samples.examples]
+    fp32 = run.fp32 if run.fp32 is not None else [None] * len(lengths)
     s["per_sample"] = [
         {"T": int(T), "count": int(c), "label": lab, "device": d.tolist(),
-         "quant": q.tolist(), "fp32": f.tolist()}
+         "quant": q.tolist(), "fp32": None if f is None else f.tolist()}
         for T, c, lab, d, q, f in zip(lengths, run.counts, labels, run.device, run.quant,
-                                      run.fp32, strict=True)]
+                                      fp32, strict=True)]
     return s
 
 
@@ -306,6 +388,10 @@ def _pct(v: object) -> str:
     return "-" if v is None else f"{100 * float(v):.1f}%"  # type: ignore[arg-type]
 
 
+def _fmt(v: object, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
 def format_table(s: dict) -> str:
     unit = s["counter"]
     clock = f"{s['clock_hz'] / 1e6:g} MHz" if s.get("clock_hz") else "wall clock"
@@ -320,17 +406,18 @@ def format_table(s: dict) -> str:
         ("", f"{'vs quant simulation':<{C}}vs PyTorch fp32"),
         ("argmax agreement", f"{_pct(s['argmax_agreement_quant']):<{C}}"
                              f"{_pct(s['argmax_agreement_fp32'])}"),
-        ("max abs logit error", f"{s['max_abs_err_quant']:<{C}.4g}{s['max_abs_err_fp32']:.4g}"),
+        ("max abs logit error", f"{s['max_abs_err_quant']:<{C}.4g}"
+                                f"{_fmt(s['max_abs_err_fp32'], '.4g')}"),
         ("mean abs logit error", f"{s['mean_abs_err_quant']:<{C}.4g}"
-                                 f"{s['mean_abs_err_fp32']:.4g}"),
-        ("cosine min / mean", f"{cos_q:<{C}}{s['cosine_min_fp32']:.6f} / "
-                              f"{s['cosine_mean_fp32']:.6f}"),
+                                 f"{_fmt(s['mean_abs_err_fp32'], '.4g')}"),
+        ("cosine min / mean", f"{cos_q:<{C}}{_fmt(s['cosine_min_fp32'], '.6f')} / "
+                              f"{_fmt(s['cosine_mean_fp32'], '.6f')}"),
         ("bit-exact with simulation", _pct(s["bit_exact_quant"])),
     ]
     if s.get("metric"):
         m = s["metric"]
         rows.append((f"{m} device / fp32 / quant",
-                     f"{s['metric_device']:.4f} / {s['metric_fp32']:.4f} / "
+                     f"{s['metric_device']:.4f} / {_fmt(s['metric_fp32'], '.4f')} / "
                      f"{s['metric_quant']:.4f}"))
     rows += [
         (f"{unit}/inference", f"median {_num(s['count_median'])}, p95 {_num(s['count_p95'])}"),

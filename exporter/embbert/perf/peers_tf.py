@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import tensorflow as tf
 
-from .model import RMS_EPS, EmbBertConfig
+from ..model import RMS_EPS, EmbBertConfig
 
 MASK_MARGIN = 20.0   # exp(-20) ~ 2e-9: padded keys weigh nothing, even 250 of them
 

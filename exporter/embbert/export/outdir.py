@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import EmbBertError
+from ..errors import EmbBertError
 
 MANIFEST = ".embbert-export.json"
 JOURNAL = ".embbert-export.journal"

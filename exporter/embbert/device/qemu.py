@@ -3,7 +3,7 @@
     with QemuBoard("qemu-m4", "fw.elf") as q:      # picks a free port, connects, always kills QEMU
         info = Device(q.transport).info()
 
-    python -m embbert.qemu --board qemu-m4 --elf fw.elf [--port 4444]   # serve until Ctrl-C
+    python -m embbert.device.qemu --board qemu-m4 --elf fw.elf [--port 4444]   # serve until Ctrl-C
 
 The command line comes from the board's TOML ([emulator] command); the serial link is
 `-serial tcp:127.0.0.1:PORT,server=on,wait=on` (QEMU waits for us before starting the guest).
@@ -23,10 +23,10 @@ import time
 import tomllib
 from pathlib import Path
 
+from embbert.device.transport import DEFAULT_TIMEOUT, SerialTransport, TransportError
 from embbert.errors import EmbBertError
-from embbert.transport import DEFAULT_TIMEOUT, SerialTransport, TransportError
+from embbert.paths import BOARDS as BOARDS_DIR
 
-BOARDS_DIR = Path(__file__).resolve().parents[2] / "boards"
 CONNECT_TIMEOUT = 10.0
 
 
@@ -179,7 +179,7 @@ def serve(board: str, elf: str, port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m embbert.qemu", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m embbert.device.qemu", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--board", default="qemu-m4")
     ap.add_argument("--elf", required=True)

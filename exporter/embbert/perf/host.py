@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fwbuild import NUMERICS, REPO, RUNTIME, _compile_and_link, board_kernels, runtime_sources
+from ..cbuild import NUMERICS, RUNTIME, _compile_and_link, board_kernels, runtime_sources
+from ..paths import REPO
 
 BENCH_HOST = REPO / "tools" / "bench" / "bench_host.c"
 MIN_SECONDS = 0.3
@@ -51,7 +52,7 @@ def python_ns(ckpt, lengths, vocab_size: int) -> tuple[dict[str, dict[int, float
     """{"pytorch": {T: ns}, "ort_fp32": ..., "ort_int8": ...} and a note on what was skipped."""
     import torch
 
-    from .perf import bench_ids
+    from .counts import bench_ids
     torch.set_num_threads(1)
     model = ckpt.model().eval()
     res: dict[str, dict[int, float]] = {"pytorch": {}}

@@ -1,9 +1,10 @@
-"""Checkpoint -> firmware/generated/{model_data.h, model_data.c, export_report.json}.
+"""Checkpoint -> firmware/generated/{model_data.h, model_data.c, export_report.json,
+quantized_model.npz}.
 
-Jinja2 templates (StrictUndefined) in embbert/templates/; every number is formatted here so the
-output is byte-identical for the same input (no dates, no dict-order surprises, floats as FP16
-bit patterns or exact hex floats). exportdir.write_export puts them in place: only the exporter's
-own files are replaced, all at once, so a failure leaves the old export or the new one.
+Jinja2 templates (StrictUndefined) in embbert/export/templates/; every number is formatted here
+so the output is byte-identical for the same input (no dates, no dict-order surprises, floats as
+FP16 bit patterns or exact hex floats). outdir.write_export puts them in place: only the
+exporter's own files are replaced, all at once, so a failure leaves the old export or the new.
 """
 
 from __future__ import annotations
@@ -17,24 +18,22 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from . import __version__
+from .. import __version__
+from ..boards import Board
+from ..quant import store
+from ..quant.numerics import hex_f32
+from ..quant.quantize import QTensor, QuantModel
 from .arena import plan_for
-from .boards import Board
-from .errors import EmbBertError
-from .exportdir import write_export
-from .quant.layout import struct_layout
-from .quant.numerics import hex_f32
-from .quant.quantize import QTensor, QuantModel
+from .format import FORMAT_VERSION, MAGIC, TARGET_PTR
+from .layout import struct_layout
+from .outdir import write_export
 
-FORMAT_VERSION = 1          # == EBQ_FORMAT_VERSION in model_format.h
-MAGIC = 0x31514245          # "EBQ1"
 REPORT_SEQ_LENS = (64, 128, 256)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-TARGET_PTR = 4              # pointer size of the 32-bit MCUs (descriptor bytes in the report)
 
 
 def default_out_dir() -> Path:
-    repo = Path(__file__).resolve().parents[2]
+    from ..paths import REPO as repo
     if (repo / "runtime_c").is_dir():
         return repo / "firmware" / "generated"
     return Path.cwd() / "firmware" / "generated"
@@ -231,35 +230,11 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
     if not report["fits"] or out_dir is None:
         return ExportResult(out_dir=None, report=report, table=table)
     files = {"model_data.h": h, "model_data.c": c,
-             "export_report.json": json.dumps(report, indent=2) + "\n"}
-    write_export(Path(out_dir), {name: text.encode() for name, text in files.items()})
+             "export_report.json": json.dumps(report, indent=2) + "\n",
+             store.FILE_NAME: store.to_bytes(mq)}
+    write_export(Path(out_dir), {n: t if isinstance(t, bytes) else t.encode()
+                                 for n, t in files.items()})
     return ExportResult(out_dir=Path(out_dir), report=report, table=table)
-
-
-def default_calibration(ckpt, max_len: int, n: int = 256, seed: int = 0):
-    """Calibration sequences and a description: the checkpoint's own task training text when
-    it carries a tokenizer and a task (n examples spread over the split), else random tokens."""
-    from .quant import random_calibration
-    if ckpt.tokenizer and ckpt.task and ckpt.task != "pretrain":
-        try:
-            from .data import load_split
-            from .evaluate import encode_examples
-            from .tokenizer import from_json
-            examples = load_split(ckpt.task, "train")
-            if examples:
-                step = max(1, len(examples) // n)
-                picked = examples[::step][:n]
-                seqs = encode_examples(from_json(ckpt.tokenizer), picked, max_len)
-                seqs = [(np.asarray(i, np.int64), np.asarray(s, np.int64)) for i, s in seqs]
-                return seqs, f"{len(seqs)} sentences of {ckpt.task}/train"
-        except (EmbBertError, OSError, ImportError) as e:
-            note = f" ({ckpt.task} training text unavailable: {str(e).splitlines()[0][:80]})"
-        else:
-            note = ""
-    else:
-        note = ""
-    seqs = random_calibration(ckpt.config, 64, seed=seed, max_len=max_len)
-    return seqs, f"{len(seqs)} random sequences{note}; pass --calib with task text"
 
 
 def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = None, *,
@@ -268,40 +243,13 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
            ) -> tuple[ExportResult, QuantModel]:
     """Load, quantize (calibrating on `calib`, the task's training text, or random text) and
     export a checkpoint. The QuantModel's meta["calibration"] says which."""
-    from .checkpoint import file_sha256, load
-    from .quant import DEFAULT_THRESHOLD, quantize
-    ckpt = _load_any(ckpt_path, config_path) if config_path else load(ckpt_path)
+    from ..checkpoint import file_sha256, load
+    from ..quant.as_exported import quantize_as_exported
+    ckpt = load(ckpt_path, config_path)
     sha = file_sha256(ckpt_path)
-    if calib is None:
-        calib, how = default_calibration(ckpt, max_len or ckpt.config.max_len)
-    else:
-        how = f"{len(calib)} given sequences"
-    mq = quantize(ckpt, calib, max_len=max_len,
-                  threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-                  max_outliers=max_outliers, sha256=sha)
-    mq.meta["calibration"] = how
+    mq = quantize_as_exported(ckpt, max_len=max_len, calib=calib, threshold=threshold,
+                              max_outliers=max_outliers, sha256=sha)
     res = export_quantized(mq, board, out_dir if out_dir is not None else default_out_dir(),
                            sha256=sha, checkpoint=str(Path(ckpt_path).resolve()))
     return res, mq
 
-
-def _load_any(path, config_path):
-    """A plain state_dict (torch.save of model.state_dict()) plus a config JSON."""
-    import torch
-
-    from .checkpoint import from_object, from_state_dict
-    from .model import EmbBertConfig
-    try:
-        cfg = EmbBertConfig.from_dict(json.loads(Path(config_path).read_text()))
-    except (OSError, ValueError, TypeError) as e:
-        raise EmbBertError(f"{config_path}: not a usable config JSON ({e})") from e
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise EmbBertError(f"{path}: not a readable checkpoint ({str(e).splitlines()[0][:160]})"
-                           ) from e
-    if isinstance(obj, dict) and obj.get("format") is not None:
-        return from_object(obj, str(path))
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise EmbBertError(f"{path}: not a state_dict of tensors")
-    return from_state_dict(obj, cfg, str(path))

@@ -7,21 +7,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint
-from .data import Example, get_task, load_split
-from .errors import EmbBertError
+from ..checkpoint import Checkpoint
+from ..data import Example, get_task, load_split
+from ..errors import EmbBertError
+from ..model import EmbBert
+from ..tokenizer import encode_examples, from_json, pad_batch
 from .metrics import task_metrics
-from .model import EmbBert
-from .tokenizer import TextEncoder, from_json, pad_batch
 
 Seq = tuple[list[int], list[int]]
-
-
-def encode_examples(enc: TextEncoder, examples: Sequence[Example], max_len: int) -> list[Seq]:
-    """Tokenize; texts longer than max_len are truncated (longest first for pairs)."""
-    a = [e.text_a for e in examples]
-    b = [e.text_b or "" for e in examples] if examples and examples[0].text_b is not None else None
-    return enc.encode_batch(a, b, max_len=max_len, truncate=True)
 
 
 def length_batches(seqs: Sequence[Seq], batch_size: int) -> list[list[int]]:
@@ -67,15 +60,3 @@ def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int |
     logits = logits_fn(seqs) if logits_fn else fp32_logits(ck.model(), seqs)
     return score(task_name, logits, examples), logits
 
-
-def quantized_logits_fn(ck: Checkpoint, max_len: int | None = None, **quant_opts
-                        ) -> Callable[[Sequence[Seq]], np.ndarray]:
-    """Logits of the integer-exact quantized simulation, calibrated exactly as the exporter
-    calibrates (so these are the logits the device computes); quant_opts as embbert-export's
-    (threshold, max_outliers)."""
-    from .exporter import default_calibration
-    from .quant import quantize
-
-    calib, _ = default_calibration(ck, max_len or ck.config.max_len)
-    mq = quantize(ck, calib, max_len=max_len, **quant_opts)
-    return mq.logits_batch

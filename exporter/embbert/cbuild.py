@@ -16,11 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from embbert.errors import EmbBertError
-
-REPO = Path(__file__).resolve().parents[2]
-FIRMWARE = REPO / "firmware"
-RUNTIME = REPO / "runtime_c"
-GENERATED = FIRMWARE / "generated"
+from embbert.paths import FIRMWARE, GENERATED, RUNTIME
 
 FW_WARN = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wdouble-promotion",
            "-Wshadow"]

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import NLTK_RANGES, TASKS, load_split, pretrain_files, read_lines
-from .model import CLS_ID, MASK_ID, SEP_ID
-from .tokenizer import TextEncoder
+from ..data import NLTK_RANGES, TASKS, load_split, pretrain_files, read_lines
+from ..model import CLS_ID, MASK_ID, SEP_ID
+from ..tokenizer import TextEncoder
 
 N_SPECIAL = SEP_ID + 1  # ids below this are special tokens, never masked or sampled
 

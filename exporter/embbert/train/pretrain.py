@@ -13,12 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint
+from .. import checkpoint
+from ..errors import EmbBertError
+from ..model import EmbBert, EmbBertConfig, PretrainHeads
+from ..tokenizer import TextEncoder, from_json, train_tokenizer
 from .corpus import TokenStream, corpus_documents, make_batch
-from .errors import EmbBertError
-from .model import EmbBert, EmbBertConfig, PretrainHeads
-from .tokenizer import TextEncoder, from_json, train_tokenizer
-from .trainutil import (
+from .util import (
     init_distributed,
     lr_at,
     make_optimizer,

@@ -70,7 +70,7 @@ def init_distributed(device: str) -> Dist:
 def resolve_device(device: str, d: Dist) -> torch.device:
     if device == "cuda":
         if not torch.cuda.is_available():
-            from .errors import EmbBertError
+            from ..errors import EmbBertError
             raise EmbBertError("--device cuda asked but no CUDA device is available")
         return torch.device("cuda", d.local_rank)
     return torch.device("cpu")

@@ -11,9 +11,9 @@ import os
 import time
 from collections.abc import Sequence
 
-from embbert import protocol as P
+from embbert.device import protocol as P
+from embbert.device.transport import Transport
 from embbert.errors import EmbBertError
-from embbert.transport import Transport
 
 REQUEST_TIMEOUT = 5.0  # PING / INFO
 INFER_TIMEOUT = 30.0  # a long sequence on QEMU or a slow board; still bounded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .perf import HOST_ANCHOR_MS, STAGES, TFLM
+from .counts import HOST_ANCHOR_MS, STAGES, TFLM
 
 
 def _m(n: float) -> str:

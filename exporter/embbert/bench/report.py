@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from .macs import runtime_macs
+from ..macs import runtime_macs
 
 W, H = 560, 360
 ML, MR, MT, MB = 72, 20, 24, 48          # plot margins
@@ -101,12 +101,15 @@ def logit_scatter(summary: dict) -> str:
     rows = summary["per_sample"]
     dev = [v for r in rows for v in r["device"]]
     quant = [v for r in rows for v in r["quant"]]
-    fp32 = [v for r in rows for v in r["fp32"]]
+    fp32 = [v for r in rows if r["fp32"] is not None for v in r["fp32"]]
     p = _Plot(quant + fp32, dev, "reference logit", "device logit", square=True)
     p.line([p.x0, p.x1], [p.x0, p.x1], "#555", "4 3")
-    p.points(fp32, dev, COLORS[1])
+    legend = [("vs quantized simulation", COLORS[0])]
+    if fp32:                                   # no checkpoint at bench time: no fp32 points
+        p.points(fp32, dev, COLORS[1])
+        legend.append(("vs PyTorch fp32", COLORS[1]))
     p.points(quant, dev, COLORS[0], r=2.0)
-    p.legend([("vs quantized simulation", COLORS[0]), ("vs PyTorch fp32", COLORS[1])])
+    p.legend(legend)
     return p.svg()
 
 
@@ -140,8 +143,8 @@ def _group(name: str) -> str:
 def memory_map(export_report: dict) -> str:
     """Per memory (flash, SRAM, PSRAM): a thin bar at the board's full size, then the used part
     at full width with model data by group and the board's reserved share (code / stack)."""
-    from .boards import load_board
-    from .errors import EmbBertError
+    from ..boards import load_board
+    from ..errors import EmbBertError
 
     try:
         board = load_board(export_report["board"])

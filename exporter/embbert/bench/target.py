@@ -4,7 +4,7 @@
 `embbert-export` + `pio run` would flash). Otherwise it exports the model into
 build/bench/<board>-<sha12>/generated and builds there, so benching another model or board
 never overwrites the user's firmware/generated (cached by model hash: a second run reuses it).
-The firmware is built with fwbuild (plain gcc, no PlatformIO) and the QEMU or host process is
+The firmware is built with cbuild (plain gcc, no PlatformIO) and the QEMU or host process is
 always stopped on the way out.
 """
 
@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bench import BenchError, read_export_report
-from .errors import EmbBertError
-from .fwbuild import GENERATED, MPS2_CPU, REPO, build_host, build_mps2
-from .transport import PipeTransport, Transport, open_transport
+from ..cbuild import GENERATED, MPS2_CPU, build_host, build_mps2
+from ..device.transport import PipeTransport, Transport, open_transport
+from ..errors import EmbBertError
+from ..paths import REPO
+from .run import BenchError, read_export_report
 
 BOARDS = (*MPS2_CPU, "host")
 BUILD_ROOT = REPO / "build" / "bench"
@@ -62,8 +63,8 @@ def prepare(board: str, model: Path, sha: str, *, generated: Path = GENERATED,
 
 
 def _export(model: Path, board: str, out: Path, echo: Callable[[str], object]) -> None:
-    from .boards import load_board
-    from .exporter import export
+    from ..boards import load_board
+    from ..export.exporter import export
 
     echo(f"exporting {model} for {board} into {out} (firmware/generated holds another model "
          "or board; it is left as it is)")
@@ -80,7 +81,7 @@ def launch(fw: Firmware, timeout: float) -> Iterator[Transport]:
         with PipeTransport([str(fw.binary)], timeout=timeout) as t:
             yield t
         return
-    from .qemu import QemuBoard
+    from ..device.qemu import QemuBoard
 
     with QemuBoard(fw.board, fw.binary, timeout=timeout) as q:
         assert q.transport is not None

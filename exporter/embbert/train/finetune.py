@@ -13,13 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from . import checkpoint
-from .data import get_task, load_labels, load_split
-from .errors import EmbBertError
-from .evaluate import encode_examples, fp32_logits, score
-from .model import EmbBert, EmbBertConfig
-from .tokenizer import from_json, pad_batch
-from .trainutil import lr_at, make_optimizer, seed_everything, set_lr
+from .. import checkpoint
+from ..data import get_task, load_labels, load_split
+from ..errors import EmbBertError
+from ..model import EmbBert, EmbBertConfig
+from ..tokenizer import encode_examples, from_json, pad_batch
+from .evaluate import fp32_logits, score
+from .util import lr_at, make_optimizer, seed_everything, set_lr
 
 HELDOUT_FRAC = 0.1   # slice of train used for model selection when a task has no dev split
 

@@ -15,8 +15,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from embbert.device.status import describe, name_of
 from embbert.errors import EmbBertError
-from embbert.status import describe, name_of
 
 PROTOCOL_VERSION = 1
 MAGIC = b"\xeb\x51"
@@ -58,7 +58,7 @@ class DeviceError(EmbBertError):
         super().__init__(f"device rejected {what}: {describe(status)}")
 
 
-# Status codes the parser itself produces (values from embbert.status).
+# Status codes the parser itself produces (values from embbert.device.status).
 OK = 0
 BAD_CRC = 11
 FRAME_TRUNCATED = 12

@@ -1,0 +1,1 @@
+"""embbert-bench: a device against its export, PyTorch and the quantized simulation."""

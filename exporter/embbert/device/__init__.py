@@ -1,0 +1,1 @@
+"""Talking to a device: the wire protocol, transports, the session, status codes, QEMU."""

@@ -1,0 +1,1 @@
+"""make bench / make bench-peers: instruction counts, host timings, peers, the reports."""

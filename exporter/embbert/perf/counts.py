@@ -1,0 +1,175 @@
+"""Instruction counts of the C runtime on the emulated Cortex-M boards: build tools/bench/bench_fw.c
+with the runtime and an exported model, run it under QEMU -icount and parse its UART lines
+(instructions, per-stage split, stack, arena, logits per sequence length). perf.run drives it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..boards import load_board
+from ..cbuild import (
+    FIRMWARE,
+    MPS2_CPU,
+    NUMERICS,
+    RUNTIME,
+    _compile_and_link,
+    runtime_sources,
+)
+from ..device.qemu import load_board as load_board_toml
+from ..errors import EmbBertError
+from ..paths import REPO
+
+LENGTHS = (16, 32, 64, 128, 256)
+STAGES = ("embedding", "norm", "q", "scores+softmax+sum", "out", "conv", "pointwise",
+          "classifier")   # ebq_stage order (EMBED, NORM, Q, ATTN, OUT, CONV, PW, CLASSIFIER)
+BENCH_FW = REPO / "tools" / "bench" / "bench_fw.c"
+BUILD = REPO / "build" / "perf"
+STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion", "-Wconversion",
+          "-Wshadow"]
+LINE = re.compile(r"^T (\d+) instr (\d+) stack (\d+) arena (\d+) logits ([0-9a-f,]+) "
+                  r"stages ?([0-9,]*)$")
+
+
+@dataclass
+class Run:
+    """One board x kernel set x build: per T the instruction count, stack, arena, logits."""
+    board: str
+    kernels: str
+    profile: bool
+    rows: dict[int, dict] = field(default_factory=dict)
+
+
+def bench_ids(vocab_size: int, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids bench_fw.c uses (same LCG): [CLS] w ... w [SEP], segment 1."""
+    seed, ids = 12345, []
+    for _ in range(T):
+        seed = (seed * 1664525 + 1013904223) & 0xFFFFFFFF
+        ids.append(5 + (seed >> 8) % (vocab_size - 5))
+    ids[0], ids[T - 1] = 2, 4
+    return np.array(ids, np.int64), np.ones(T, np.int64)
+
+
+def build_bench_elf(board: str, kernels: str, generated: Path, out: Path,
+                    profile: bool = False, lengths=LENGTHS) -> Path:
+    """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for a QEMU mps2 board."""
+    if board not in MPS2_CPU:
+        raise EmbBertError(f"no mps2 build for {board}")
+    plat = FIRMWARE / "platform" / "mps2"
+    inc = [f"-I{FIRMWARE / 'src'}", f"-I{plat}", f"-I{generated}", f"-I{RUNTIME / 'include'}",
+           f"-I{RUNTIME / 'src'}"]
+    machine = ["-mthumb", "-mfloat-abi=hard", *MPS2_CPU[board]]
+    common = machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"] + NUMERICS
+    defs = (["-DEBQ_PROFILE"] if profile else []) + [
+        "-DEBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)]
+    glue = [plat / n for n in ("startup_mps2.c", "platform_mps2.c", "counter_cmsdk.c",
+                               "uart_cmsdk.c")]
+    groups = [([BENCH_FW, *runtime_sources(RUNTIME, kernels)], STRICT + inc + defs),
+              (glue + [generated / "model_data.c"], ["-std=c11", "-Wall", "-Wextra"] + inc)]
+    link = ["-nostartfiles", f"-T{plat / 'mps2.ld'}", "-Wl,--gc-sections",
+            "--specs=nano.specs", "--specs=nosys.specs", "-lm"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _compile_and_link(out, "arm-none-eabi-gcc", groups, common, link)
+
+
+def run_bench_elf(board: str, elf: Path, timeout: float = 300.0) -> list[str]:
+    """Runs the ELF under the board's QEMU command (-icount) and returns its UART lines."""
+    cmd = list(load_board_toml(board)["emulator"]["command"])
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "uart.txt"
+        cmd += ["-kernel", str(elf), "-serial", f"file:{log}"]
+        try:
+            subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                           check=False)
+        except subprocess.TimeoutExpired:
+            raise EmbBertError(f"{board}: {elf.name} did not finish in {timeout:g} s") from None
+        text = log.read_text() if log.exists() else ""
+    lines = text.splitlines()
+    if "END" not in lines:
+        raise EmbBertError(f"{board}: {elf.name} stopped early:\n{text[-500:]}")
+    return lines
+
+
+def parse(lines: list[str], run: Run) -> Run:
+    for ln in lines:
+        m = LINE.match(ln.strip())
+        if ln.startswith("T ") and not m:
+            raise EmbBertError(f"{run.board}/{run.kernels}: {ln}")
+        if m:
+            T = int(m[1])
+            run.rows[T] = {"instr": int(m[2]), "stack": int(m[3]), "arena": int(m[4]),
+                           "logits": [int(h, 16) for h in m[5].split(",")],
+                           "stages": [int(v) for v in m[6].split(",")] if m[6] else []}
+    return run
+
+
+def measure(board: str, kernels: str, generated: Path, work: Path, profile: bool,
+            lengths=LENGTHS) -> Run:
+    tag = f"{board}-{kernels}{'-prof' if profile else ''}"
+    elf = build_bench_elf(board, kernels, generated, work / tag / "bench.elf", profile, lengths)
+    return parse(run_bench_elf(board, elf), Run(board, kernels, profile))
+
+
+def export_for(board: str, mq, sha: str, work: Path) -> Path:
+    from ..export.exporter import export_quantized
+    gen = work / f"gen-{board}"
+    res = export_quantized(mq, load_board(board), gen, sha256=sha)
+    if res.out_dir is None:
+        raise EmbBertError(f"model does not fit {board}:\n{res.table}")
+    return gen
+
+
+KERNELS_FW = REPO / "tools" / "bench" / "kernels_fw.c"
+
+
+def kernel_counts(board: str, kernels: str, work: Path = BUILD) -> dict[str, tuple[int, int]]:
+    """{kernel: (instructions per call, MACs or elements per call)}: tools/bench/kernels_fw.c."""
+    plat = FIRMWARE / "platform" / "mps2"
+    inc = [f"-I{FIRMWARE / 'src'}", f"-I{plat}", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}"]
+    machine = ["-mthumb", "-mfloat-abi=hard", *MPS2_CPU[board]]
+    common = machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"] + NUMERICS
+    glue = [plat / n for n in ("startup_mps2.c", "platform_mps2.c", "counter_cmsdk.c",
+                               "uart_cmsdk.c")]
+    srcs = [s for s in runtime_sources(RUNTIME, kernels) if s.parent.name != "src"]
+    groups = [([KERNELS_FW, *srcs], STRICT + inc), (glue, ["-std=c11", "-Wall"] + inc)]
+    link = ["-nostartfiles", f"-T{plat / 'mps2.ld'}", "-Wl,--gc-sections",
+            "--specs=nano.specs", "--specs=nosys.specs", "-lm"]
+    elf = _compile_and_link(work / f"kernels-{board}-{kernels}" / "kernels.elf",
+                            "arm-none-eabi-gcc", groups, common, link)
+    out = {}
+    for ln in run_bench_elf(board, elf):
+        parts = ln.split()
+        if len(parts) == 3:
+            out[parts[0]] = (int(parts[1]), int(parts[2]))
+    return out
+
+
+# ------------------------------------------------------------------------------ the whole run
+
+# QEMU board -> the real board whose clock turns its instruction counts into an estimate
+REAL_CLOCK = {"qemu-m4": "nucleo-f446re", "qemu-m7": "nucleo-h743zi"}
+# DESIGN.md anchors: TFLite Micro + CMSIS-NN on the M4 (QEMU icount) and the host
+TFLM = {64: (82.5e6, 136), 128: (204e6, 243), 256: (567e6, 456)}   # instructions, arena KB
+HOST_ANCHOR_MS = {"pytorch": 5.4, "ort_fp32": 2.4, "ort_int8": 2.1}    # T = 128
+
+
+def stage_macs(cfg, T: int) -> list[int]:
+    """MACs per ebq_stage (STAGES order) as the runtime executes them (macs.py's counts)."""
+    from ..macs import _conv_taps
+    d, rd, N, k, a, C = (cfg.d_model, cfg.reduced_dim, cfg.n_layers, cfg.conv_kernel,
+                         cfg.expansion, cfg.num_labels)
+    m = [T * 2 * d * rd, 0, 0, 0, 0, 0, 0, C * d]
+    for layer in range(N):
+        R = 1 if layer == N - 1 else T
+        m[2] += R * d * d
+        m[3] += 2 * R * T * d
+        m[4] += R * d * d
+        m[5] += a * d * _conv_taps(R, k)
+        m[6] += R * a * d * d
+    return m

@@ -1,0 +1,1 @@
+"""Training in PyTorch: the pretraining corpus and loop, finetuning, fp32 evaluation."""
