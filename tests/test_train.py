@@ -165,3 +165,73 @@ def test_train_help_shows_example():
     proc = run_cli("embbert-train", "pretrain", "--help")
     assert "Example" in proc.stdout
     assert sys.executable
+
+
+def test_resume_keeps_the_schedule_of_the_first_stage(pretrained, tmp_path):
+    """The cosine is fixed when a run starts: a later stage cannot stretch it, only stop early."""
+    out = tmp_path / "staged"
+    shutil.copytree(pretrained / "cache", out / "cache")
+    shutil.copy(pretrained / "tokenizer.json", out / "tokenizer.json")
+    run_cli("embbert-train", "pretrain", "--out", out, "--steps", "6", "--stop-at", "2",
+            *TINY_ARGS)
+    proc = run_cli("embbert-train", "pretrain", "--out", out, "--steps", "9", "--resume",
+                   *TINY_ARGS, check=False)
+    assert proc.returncode == 1 and "--steps 6" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    args = [a for a in TINY_ARGS]
+    i = args.index("--warmup")
+    del args[i:i + 2]                      # the second stage names no schedule at all
+    run_cli("embbert-train", "pretrain", "--out", out, "--resume", "--stop-at", "4", *args)
+    run_cli("embbert-train", "pretrain", "--out", out, "--resume", *args)
+    a = checkpoint.load(out / "pretrained.pt")
+    b = checkpoint.load(pretrained / "pretrained.pt")
+    assert a.metrics["step"] == 6 and a.extra["recipe"]["steps"] == 6
+    assert all((a.state_dict[k] == b.state_dict[k]).all() for k in a.state_dict)
+
+
+def test_heldout_accuracy_is_logged(pretrained, tmp_path):
+    out = tmp_path / "eval"
+    shutil.copytree(pretrained / "cache", out / "cache")
+    shutil.copy(pretrained / "tokenizer.json", out / "tokenizer.json")
+    run_cli("embbert-train", "pretrain", "--out", out, "--steps", "4", "--eval-every", "2",
+            *TINY_ARGS)
+    rows = [json.loads(line) for line in (out / "eval.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    for r in rows:
+        assert 0.0 <= r["heldout_mlm_acc"] <= 1.0 and 0.0 <= r["heldout_nsp_acc"] <= 1.0
+    ck = checkpoint.load(out / "pretrained.pt")
+    assert round(ck.metrics["heldout_mlm_acc"], 4) == rows[-1]["heldout_mlm_acc"]
+
+
+def test_heldout_documents_are_never_in_the_training_stream():
+    import numpy as np
+    from embbert.train.corpus import TokenStream
+
+    lengths = np.array([3, 1, 4, 1, 5, 9, 2, 6])
+    ends = np.cumsum(lengths)
+    tokens = np.repeat(np.arange(len(lengths)), lengths).astype(np.uint16)  # token = doc id
+    train, held = TokenStream(tokens, ends - lengths, ends).split(3)
+    assert sorted(set(held.tokens.tolist())) == [0, 3, 6]
+    assert sorted(set(train.tokens.tolist())) == [1, 2, 4, 5, 7]
+    assert len(train) + len(held) == len(tokens)
+    for s in (train, held):  # every document of a split is whole and back to back
+        for a, b in zip(s.doc_starts, s.doc_ends, strict=True):
+            assert len(set(s.tokens[a:b].tolist())) == 1
+            assert b - a == lengths[s.tokens[a]]
+
+
+@pytest.mark.parametrize("payload", [b"not a torch file", "list", "missing-step"])
+def test_resume_refuses_a_corrupt_or_foreign_state(tmp_path, payload):
+    import torch
+
+    state = tmp_path / "state.pt"
+    if payload == "list":
+        torch.save([1, 2, 3], state)
+    elif payload == "missing-step":
+        torch.save({"config": {}, "tokenizer": "", "net": {}, "optimizer": {}}, state)
+    else:
+        state.write_bytes(payload)
+    proc = run_cli("embbert-train", "pretrain", "--out", tmp_path, "--resume", *TINY_ARGS,
+                   check=False)
+    assert proc.returncode == 1 and str(state) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

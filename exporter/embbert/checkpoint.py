@@ -70,6 +70,16 @@ def save(ckpt: Checkpoint, path: str | os.PathLike) -> None:
         raise
 
 
+def _torch_load(path: Path, what: str) -> object:
+    if not path.is_file():
+        raise EmbBertError(f"{path}: no such {what} file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # truncated, not a torch file, or pickles arbitrary objects
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EmbBertError(f"{path}: not a readable {what} ({reason[:160]})") from e
+
+
 def load(path: str | os.PathLike,
          config: str | os.PathLike | EmbBertConfig | None = None) -> Checkpoint:
     """A model.pt; with `config` (a config JSON path or an EmbBertConfig) also a plain
@@ -80,19 +90,35 @@ def load(path: str | os.PathLike,
             config = EmbBertConfig.from_dict(json.loads(Path(config).read_text()))
         except (OSError, ValueError, TypeError) as e:
             raise EmbBertError(f"{config}: not a usable config JSON ({e})") from e
-    if not path.is_file():
-        raise EmbBertError(f"{path}: no such checkpoint file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated, not a torch file, or pickles arbitrary objects
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        what = "checkpoint" if config is not None else "EmbBERT-Q checkpoint"
-        raise EmbBertError(f"{path}: not a readable {what} ({reason[:160]})") from e
+    obj = _torch_load(path, "checkpoint" if config is not None else "EmbBERT-Q checkpoint")
     if config is None or (isinstance(obj, dict) and obj.get("format") is not None):
         return from_object(obj, str(path))
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise EmbBertError(f"{path}: not a state_dict of tensors")
     return from_state_dict(obj, config, str(path))
+
+
+TRAIN_STATE_KEYS = {"config": dict, "tokenizer": str, "net": dict, "optimizer": dict, "step": int}
+
+
+def load_train_state(path: str | os.PathLike) -> dict:
+    """A training run's state.pt (weights + optimizer + step), checked before it is used."""
+    path = Path(path)
+    obj = _torch_load(path, "training state")
+    if not isinstance(obj, dict):
+        raise EmbBertError(f"{path}: foreign file (expected a training state dict, got "
+                           f"{type(obj).__name__}); start a new run without --resume")
+    for key, kind in TRAIN_STATE_KEYS.items():
+        if not isinstance(obj.get(key), kind) or isinstance(obj.get(key), bool):
+            raise EmbBertError(f"{path}: not a training state ({key!r} missing or not a "
+                               f"{kind.__name__}); start a new run without --resume")
+    if obj["step"] < 0:
+        raise EmbBertError(f"{path}: training state at a negative step ({obj['step']})")
+    try:
+        EmbBertConfig.from_dict(obj["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise EmbBertError(f"{path}: bad config in training state ({e})") from e
+    return obj
 
 
 def from_object(obj: object, name: str = "checkpoint") -> Checkpoint:

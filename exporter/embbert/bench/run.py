@@ -31,6 +31,7 @@ from ..device import protocol as P
 from ..device.session import Device, DeviceTimeout
 from ..device.transport import TransportError
 from ..errors import EmbBertError
+from ..export.outdir import recover
 from ..macs import dense_macs, runtime_macs
 
 if TYPE_CHECKING:  # torch loads slowly: keep `--help` and the errors fast
@@ -50,6 +51,8 @@ class BenchError(EmbBertError):
 
 def read_export_report(generated_dir: Path) -> dict | None:
     path = Path(generated_dir) / REPORT_NAME
+    if Path(generated_dir).is_dir():
+        recover(Path(generated_dir))  # finish an export that was interrupted after its commit
     if not path.is_file():
         return None
     try:

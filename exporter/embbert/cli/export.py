@@ -96,6 +96,7 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
     """Quantize MODEL (a model.pt checkpoint) and generate C sources for BOARD."""
     from ..boards import load_board
     from ..export.exporter import default_out_dir, export
+    from ..export.outdir import check_out_dir
 
     b = load_board(board)
     if not Path(model).is_file():
@@ -104,6 +105,7 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         raise EmbBertError("--max-len must be at least 1")
     calib = read_calibration(calib_path) if calib_path else None
     dest = Path(out_dir) if out_dir else default_out_dir()
+    check_out_dir(dest)
     if recover_steps:
         model = _recover(model, config_path, calib, max_len, threshold, max_outliers,
                          recover_steps, recover_lr, recover_out)

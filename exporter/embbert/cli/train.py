@@ -34,11 +34,14 @@ def main() -> None:
 
 @main.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="run directory")
-@click.option("--steps", type=int, default=20000, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="schedule length [default: 20000]; fixed when the run starts")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="per process")
 @click.option("--seq-len", type=int, default=128, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option("--warmup", type=int, default=1000, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="peak learning rate [default: 0.001]; fixed when the run starts")
+@click.option("--warmup", type=click.IntRange(min=0), default=None,
+              help="warmup steps [default: 1000]; fixed when the run starts")
 @click.option("--weight-decay", type=float, default=0.01, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -49,20 +52,26 @@ def main() -> None:
 @click.option("--limit-lines", type=int, default=None, help="use only N lines per source (tests)")
 @click.option("--threads", type=int, default=None, help="torch CPU threads per process")
 @click.option("--rank-digest", is_flag=True, help="write each rank's weight digest (DDP check)")
-@click.option("--stop-at", type=int, default=None,
-              help="checkpoint and stop at this step; continue later with --resume")
+@click.option("--stop-at", type=click.IntRange(min=1), default=None,
+              help="end this stage at this step (checkpointed); continue with --resume")
+@click.option("--eval-every", type=click.IntRange(min=0), default=2000, show_default=True,
+              help="held-out masked-word and NSP accuracy every N steps -> OUT/eval.jsonl")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile the training step (about 2x faster on CPU, ~1 min to start)")
 @click.option("--long-every", type=int, default=0, show_default=True,
               help="every Nth step uses max_len sequences (0: never)")
 @config_options
 @one_line_errors
 def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, device, ckpt_every,
              resume, tokenizer, limit_lines, threads, rank_digest, long_every, stop_at,
-             **cfg) -> None:
+             eval_every, compile_, **cfg) -> None:
     """Masked-LM (15%, 80/10/10) + next-sentence pretraining on ../shared/data/pretrain.
 
     \b
-    Example (resumable; run it again with --resume after an interruption):
-      embbert-train pretrain --out runs/pretrain --steps 60000 --seq-len 128
+    Example (resumable; the schedule is fixed by the first command, each later stage
+    continues it with --resume and may end early with --stop-at):
+      embbert-train pretrain --out runs/pretrain --steps 100000 --stop-at 30000
+      embbert-train pretrain --out runs/pretrain --resume --stop-at 60000
       torchrun --nproc_per_node 2 -m embbert.cli.train pretrain --out runs/ddp --steps 100
     """
     from ..train.pretrain import PretrainOptions, run
@@ -73,8 +82,8 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
                            warmup=warmup, weight_decay=weight_decay, seed=seed, device=device,
                            ckpt_every=ckpt_every, resume=resume, tokenizer=tokenizer,
                            limit_lines=limit_lines, rank_digest=rank_digest,
-                           long_every=long_every, stop_at=stop_at,
-                           config={k: v for k, v in cfg.items() if v is not None})
+                           long_every=long_every, stop_at=stop_at, eval_every=eval_every,
+                           compile=compile_, config={k: v for k, v in cfg.items() if v is not None})
     path = run(opts)
     click.echo(f"pretrained checkpoint: {path}")
     click.echo(f"next: embbert-train finetune --task sst2 --init {path} --out models/sst2.pt")

@@ -1,10 +1,10 @@
 """Checkpoint -> firmware/generated/{model_data.h, model_data.c, export_report.json,
 quantized_model.npz}.
 
-Jinja2 templates (StrictUndefined) in export/templates/; every number is formatted here so the
-output is byte-identical for the same input (no dates, no dict-order surprises, floats as FP16
-bit patterns or exact hex floats). Files are written into a temporary directory next to the
-destination and renamed into place, so a failure never leaves a partial output directory.
+Jinja2 templates (StrictUndefined) in embbert/export/templates/; every number is formatted here
+so the output is byte-identical for the same input (no dates, no dict-order surprises, floats as
+FP16 bit patterns or exact hex floats). outdir.write_export puts them in place: only the
+exporter's own files are replaced, all at once, so a failure leaves the old export or the new.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +20,13 @@ import numpy as np
 
 from .. import __version__
 from ..boards import Board
-from ..errors import EmbBertError
 from ..quant import store
 from ..quant.numerics import hex_f32
 from ..quant.quantize import QTensor, QuantModel
 from .arena import plan_for
 from .format import FORMAT_VERSION, MAGIC, TARGET_PTR
 from .layout import struct_layout
+from .outdir import write_export
 
 REPORT_SEQ_LENS = (64, 128, 256)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -222,34 +220,6 @@ def format_table(report: dict, board: Board) -> str:
 
 # ------------------------------------------------------------------------------- write files
 
-def _write_atomic(out_dir: Path, files: dict[str, str | bytes]) -> None:
-    out_dir = Path(out_dir)
-    parent = out_dir.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=parent))
-    old = None
-    try:
-        for name, text in files.items():
-            if isinstance(text, bytes):
-                (tmp / name).write_bytes(text)
-            else:
-                (tmp / name).write_text(text)
-        if out_dir.exists():
-            if not out_dir.is_dir():
-                raise EmbBertError(f"{out_dir} exists and is not a directory")
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=parent))
-            os.rmdir(old)
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not out_dir.exists():
-            os.replace(old, out_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha256: str = "",
                      checkpoint: str = "") -> ExportResult:
     """Render, plan and (when it fits and out_dir is given) write the generated files."""
@@ -262,7 +232,8 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
     files = {"model_data.h": h, "model_data.c": c,
              "export_report.json": json.dumps(report, indent=2) + "\n",
              store.FILE_NAME: store.to_bytes(mq)}
-    _write_atomic(Path(out_dir), files)
+    write_export(Path(out_dir), {n: t if isinstance(t, bytes) else t.encode()
+                                 for n, t in files.items()})
     return ExportResult(out_dir=Path(out_dir), report=report, table=table)
 
 

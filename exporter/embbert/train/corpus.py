@@ -71,6 +71,18 @@ class TokenStream:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def split(self, every: int) -> tuple[TokenStream, TokenStream]:
+        """(the rest, every `every`-th document): a held-out stream training never samples."""
+        held = np.zeros(len(self.doc_starts), dtype=bool)
+        held[::every] = True
+        return self._subset(~held), self._subset(held)
+
+    def _subset(self, keep: np.ndarray) -> TokenStream:
+        lengths = self.doc_ends - self.doc_starts          # documents lie back to back
+        tokens = self.tokens[np.repeat(keep, lengths)]
+        ends = np.cumsum(lengths[keep])
+        return TokenStream(tokens, ends - lengths[keep], ends)
+
 
 def _span(stream: TokenStream, rng: np.random.Generator, n: int) -> tuple[np.ndarray, int]:
     """Up to n tokens from a random position, not crossing its document end."""
