@@ -8,6 +8,7 @@ import random
 import time
 
 import pytest
+from embbert.boards import load_board
 from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
@@ -32,7 +33,8 @@ def test_protocol_on_qemu(board_elf):
         dev.sync()
         assert dev.ping(b"\x00\xeb\x51ping") == b"\x00\xeb\x51ping"
         info = dev.info()
-        assert (info.board, info.counter, info.clock_hz) == (board, "instructions", 25_000_000)
+        assert (info.board, info.counter, info.clock_hz) == (board, "instructions",
+                                                             load_board(board).clock_hz)
         assert (info.sha256, info.config, info.init_ok) == (FAKE_SHA256, FAKE_CONFIG, True)
 
         counts = {}
