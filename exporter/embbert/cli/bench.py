@@ -28,9 +28,10 @@ Examples:
 
 Without --model, the model is the export in --generated (firmware/generated): its
 quantized_model.npz is the simulation the device must match bit for bit, and the checkpoint
-export_report.json records adds the fp32 comparison (skipped, with a note, when it is gone). --board builds and runs the firmware itself (QEMU or the
-host binary) from firmware/generated when that holds the model for that board, else from a
-fresh export in build/bench/, and always stops it afterwards.
+export_report.json records adds the fp32 comparison (skipped, with a note, when it is gone).
+--board builds and runs the firmware itself (QEMU or the host binary) from firmware/generated
+when that holds the model for that board, else from a fresh export in build/bench/, and always
+stops it afterwards.
 """
 
 
