@@ -126,6 +126,18 @@ static inline void ebq_cm_f16x2(uint32_t h2, float *lo, float *hi) {
 #endif
 }
 
+/* acc + a * b with the product rounded first: VMLA.F32 is the chained (not fused)
+ * multiply-accumulate of FPv4/FPv5, the same bits as a VMUL then a VADD in one instruction */
+static inline float ebq_cm_mla(float acc, float a, float b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+    __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+    return acc;
+#else
+    const float p = a * b;
+    return acc + p;
+#endif
+}
+
 /* float -> int32 rounding toward zero, saturating, NaN -> 0: what VCVT.S32.F32 does (the C
  * cast is undefined out of range, so the host twin spells the cases out) */
 static inline int32_t ebq_cm_cvt_sat(float x) {

@@ -85,10 +85,10 @@ static __attribute__((noinline)) void rows22(float *restrict y0, float *restrict
             STEP22(0u); STEP22(1u); STEP22(2u); STEP22(3u);
             STEP22(4u); STEP22(5u); STEP22(6u); STEP22(7u);
             const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
-            f00 = f00 + (float)a00 * sa;
-            f01 = f01 + (float)a01 * sa;
-            f10 = f10 + (float)a10 * sb;
-            f11 = f11 + (float)a11 * sb;
+            f00 = ebq_cm_mla(f00, (float)a00, sa);
+            f01 = ebq_cm_mla(f01, (float)a01, sa);
+            f10 = ebq_cm_mla(f10, (float)a10, sb);
+            f11 = ebq_cm_mla(f11, (float)a11, sb);
         }
         y0[0] = f00, y1[0] = f01, y0[1] = f10, y1[1] = f11;
     }
@@ -131,17 +131,17 @@ static inline __attribute__((always_inline)) void fused22_body(
             ebq_cm_f16x2(ebq_cm_ld32(s0 + b), &sa0, &sa1);
             ebq_cm_f16x2(ebq_cm_ld32(s1 + b), &sb0, &sb1);
             block22(a, w0, w0 + cols, x);
-            f00 = f00 + (float)a[0] * sa0, f01 = f01 + (float)a[1] * sa0;
-            f10 = f10 + (float)a[2] * sb0, f11 = f11 + (float)a[3] * sb0;
+            f00 = ebq_cm_mla(f00, (float)a[0], sa0), f01 = ebq_cm_mla(f01, (float)a[1], sa0);
+            f10 = ebq_cm_mla(f10, (float)a[2], sb0), f11 = ebq_cm_mla(f11, (float)a[3], sb0);
             block22(a, w0 + 32, w0 + 32 + cols, x + 32);
-            f00 = f00 + (float)a[0] * sa1, f01 = f01 + (float)a[1] * sa1;
-            f10 = f10 + (float)a[2] * sb1, f11 = f11 + (float)a[3] * sb1;
+            f00 = ebq_cm_mla(f00, (float)a[0], sa1), f01 = ebq_cm_mla(f01, (float)a[1], sa1);
+            f10 = ebq_cm_mla(f10, (float)a[2], sb1), f11 = ebq_cm_mla(f11, (float)a[3], sb1);
         }
         if (nb & 1u) { /* odd block count: the last block alone */
             const float sa = ebq_cm_f16(s0[nb - 1u]), sb = ebq_cm_f16(s1[nb - 1u]);
             block22(a, w0, w0 + cols, x);
-            f00 = f00 + (float)a[0] * sa, f01 = f01 + (float)a[1] * sa;
-            f10 = f10 + (float)a[2] * sb, f11 = f11 + (float)a[3] * sb;
+            f00 = ebq_cm_mla(f00, (float)a[0], sa), f01 = ebq_cm_mla(f01, (float)a[1], sa);
+            f10 = ebq_cm_mla(f10, (float)a[2], sb), f11 = ebq_cm_mla(f11, (float)a[3], sb);
             w0 += 32;
         }
         w0 += cols; /* past the second row */
@@ -149,8 +149,8 @@ static inline __attribute__((always_inline)) void fused22_body(
         for (uint32_t m = 0; m < no; m++) {
             const float wa = ebq_cm_f16(ow[(size_t)o * no + m]);
             const float wb = ebq_cm_f16(ow[(size_t)(o + 1u) * no + m]);
-            f00 = f00 + xo0[m] * wa, f01 = f01 + xo1[m] * wa;
-            f10 = f10 + xo0[m] * wb, f11 = f11 + xo1[m] * wb;
+            f00 = ebq_cm_mla(f00, xo0[m], wa), f01 = ebq_cm_mla(f01, xo1[m], wa);
+            f10 = ebq_cm_mla(f10, xo0[m], wb), f11 = ebq_cm_mla(f11, xo1[m], wb);
         }
         if (bias) {
             f00 = f00 + bias[o], f01 = f01 + bias[o];
@@ -193,8 +193,8 @@ static __attribute__((noinline)) void rows21(float *restrict y0, const int8_t *r
             int32_t a0 = 0, a1 = 0;
             STEP21(0u); STEP21(1u); STEP21(2u); STEP21(3u);
             STEP21(4u); STEP21(5u); STEP21(6u); STEP21(7u);
-            f0 = f0 + (float)a0 * ebq_cm_f16(s0[b]);
-            f1 = f1 + (float)a1 * ebq_cm_f16(s1[b]);
+            f0 = ebq_cm_mla(f0, (float)a0, ebq_cm_f16(s0[b]));
+            f1 = ebq_cm_mla(f1, (float)a1, ebq_cm_f16(s1[b]));
         }
         y0[0] = f0, y0[1] = f1;
     }
@@ -258,10 +258,10 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
                 int32_t a[4];
                 dot22(a, w0 + c, w1 + c, xw + c, n / 4u);
                 const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
-                f00 = f00 + (float)a[0] * sa;
-                f01 = f01 + (float)a[1] * sa;
-                f10 = f10 + (float)a[2] * sb;
-                f11 = f11 + (float)a[3] * sb;
+                f00 = ebq_cm_mla(f00, (float)a[0], sa);
+                f01 = ebq_cm_mla(f01, (float)a[1], sa);
+                f10 = ebq_cm_mla(f10, (float)a[2], sb);
+                f11 = ebq_cm_mla(f11, (float)a[3], sb);
             }
             y0[o] = f00, y1[o] = f01, y0[o + 1u] = f10, y1[o + 1u] = f11;
         } else {
@@ -271,8 +271,8 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
                 const uint32_t n = (c + bl < len) ? bl : len - c;
                 int32_t a[2];
                 dot21(a, w0 + c, w1 + c, xw + c / 2u, n / 4u);
-                f0 = f0 + (float)a[0] * ebq_cm_f16(s0[b]);
-                f1 = f1 + (float)a[1] * ebq_cm_f16(s1[b]);
+                f0 = ebq_cm_mla(f0, (float)a[0], ebq_cm_f16(s0[b]));
+                f1 = ebq_cm_mla(f1, (float)a[1], ebq_cm_f16(s1[b]));
             }
             y0[o] = f0, y0[o + 1u] = f1;
         }
