@@ -40,6 +40,7 @@ static inline __attribute__((always_inline)) void pairs22_body(
         const uint32_t *qw = EBQ_CM_OPAQUE(qw0); /* else GCC hoists the query out of the loop */
         const int8_t *h0 = hp;
         int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+#pragma GCC unroll 4
         for (uint32_t c = 0; c < d; c += 32u, h0 += 32, qw += 32) {
             const int8_t *h1 = h0 + d;
             STEP(0u); STEP(1u); STEP(2u); STEP(3u);
