@@ -60,12 +60,15 @@ def both(libs, name, make_out, *args):
 
 # rows, cols, outliers, bias, n: 2 x 2 tiles, odd rows, 16/48/100-column blocks, cols % 4 != 0
 # (fallback), cols > 256 (chunked widening), the classifier's 2 rows; whole rows of 32-column
-# blocks for two tokens (the fused path: 1, 3, 4, 8 blocks, with and without outliers)
+# blocks for two tokens (the fused path: 1, 3, 4, 8 blocks, with and without outliers); four
+# tokens (one row x four tokens; rows too wide for it and n = 3 take the pair paths)
 LINEAR = [(128, 128, 0, True, 2), (128, 128, 3, True, 1), (7, 16, 0, True, 2),
           (33, 48, 2, True, 2), (5, 100, 0, False, 2), (6, 18, 1, True, 2),
           (10, 320, 2, True, 2), (2, 128, 1, True, 1), (128, 16, 0, False, 1),
           (128, 128, 4, True, 2), (6, 96, 1, False, 2), (4, 256, 0, True, 2),
-          (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1)]
+          (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1),
+          (128, 128, 0, True, 4), (128, 128, 4, True, 4), (7, 64, 3, False, 4),
+          (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4)]
 
 
 @pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from embbert.boards import load_board
 from embbert.cbuild import RUNTIME, build_run, format_inputs, parse_outputs, run_model
-from embbert.export.arena import plan_for
+from embbert.export.arena import ROWS, plan_for
 from embbert.export.exporter import export_quantized
 from embbert.model import EmbBertConfig
 from embbert.quant import quantize, random_calibration
@@ -218,7 +218,7 @@ def test_profile_hooks_mark_every_stage(tmp_path):
     r = subprocess.run([str(exe)], input=format_inputs([(np.full(T, 7), np.ones(T, int))]),
                        capture_output=True, text=True, check=True)
     marks = [int(v) for v in r.stderr.split()[1:]]
-    steps = 3 * (T // 2) + 1           # three full layers in row pairs (EBQ_ROWS), [CLS] last
+    steps = 3 * -(-T // ROWS) + 1      # three full layers in groups of ROWS rows, [CLS] last
     # embed, norm, q, attn, out, conv, pw, classifier, done
-    assert marks == [1, 3 * (T // 2), steps, steps, steps, steps, steps, 1, 1]
+    assert marks == [1, 3 * -(-T // ROWS), steps, steps, steps, steps, steps, 1, 1]
     assert parse_outputs(r.stdout)[0].tolist() == mq.logits(np.full(T, 7), np.ones(T, int)).tolist()

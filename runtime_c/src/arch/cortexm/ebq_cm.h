@@ -94,6 +94,17 @@ static inline uint32_t ebq_cm_ld32(const void *p) {
     return v;
 }
 
+/* lo, hi <- words p[OFF / 4], p[OFF / 4 + 1] in one LDRD (OFF a constant byte offset; GCC
+ * splits a 64-bit load into two LDRs when the halves go to different instructions) */
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+#define EBQ_CM_LDRD(lo, hi, p, OFF)                                                        \
+    __asm__("ldrd %0, %1, [%2, %3]"                                                        \
+            : "=r"(lo), "=r"(hi)                                                           \
+            : "r"(p), "i"(OFF), "m"(*(const uint32_t(*)[2])((p) + (OFF) / 4u)))
+#else
+#define EBQ_CM_LDRD(lo, hi, p, OFF) ((lo) = (p)[(OFF) / 4u], (hi) = (p)[(OFF) / 4u + 1u])
+#endif
+
 static inline uint32_t ebq_cm_ld16(const void *p) {
     uint16_t v;
     memcpy(&v, p, sizeof v);

@@ -3,9 +3,11 @@
  * 2 x 2 output tiles (two weight rows x two token rows, as CMSIS-NN): the token rows are
  * widened to int16 pairs once per call and interleaved, each weight word is loaded and split
  * (SXTB16) once for both tokens, so 4 columns x 2 rows x 2 tokens = 16 MACs cost 2 LDR +
- * 2 LDRD + 4 SXTB16 + 8 SMLAD; a 32-column block is unrolled completely. The float work per
- * block (convert, scale, add) is the ref's, in the ref's order, so the bits are the same as
- * src/ref/ebq_linear_q8.c. */
+ * 2 LDRD + 4 SXTB16 + 8 SMLAD; a 32-column block is unrolled completely. Four tokens (the
+ * forward pass runs four rows) take one weight row x four tokens instead: 16 MACs = LDR +
+ * 2 SXTB16 + 4 LDRD + 8 SMLAD with registers to spare (a 2 x 4 tile would need 14). The float
+ * work per block (convert, scale, VMLA) is the ref's, in the ref's order, so the bits are the
+ * same as src/ref/ebq_linear_q8.c. */
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
@@ -177,6 +179,84 @@ static __attribute__((noinline)) void fused22(float *restrict y0, float *restric
         fused22_body(y0, y1, w, xw, xs, xo0, xo1, w->cols, w->n_outliers);
 }
 
+/* one 4-column step of one row w0 x four tokens interleaved in xw (8 words per step): the
+ * weight word is loaded and split once for the four tokens, 16 MACs = LDR + 2 SXTB16 +
+ * 4 LDRD + 8 SMLAD, with 10 registers live (a 2 x 4 tile would need 14) */
+#define STEP14(k)                                                                          \
+    do {                                                                                   \
+        const uint32_t wv = ebq_cm_ld32(w0 + 4u * (k));                                    \
+        const uint32_t we = ebq_cm_sxtb16(wv), wo = ebq_cm_sxtb16_ror8(wv);                \
+        uint32_t xa, xb;                                                                   \
+        EBQ_CM_LDRD(xa, xb, x, 32u * (k));                                                 \
+        a0 = ebq_cm_smlad(we, xa, a0), a0 = ebq_cm_smlad(wo, xb, a0);                      \
+        EBQ_CM_LDRD(xa, xb, x, 32u * (k) + 8u);                                            \
+        a1 = ebq_cm_smlad(we, xa, a1), a1 = ebq_cm_smlad(wo, xb, a1);                      \
+        EBQ_CM_LDRD(xa, xb, x, 32u * (k) + 16u);                                           \
+        a2 = ebq_cm_smlad(we, xa, a2), a2 = ebq_cm_smlad(wo, xb, a2);                      \
+        EBQ_CM_LDRD(xa, xb, x, 32u * (k) + 24u);                                           \
+        a3 = ebq_cm_smlad(we, xa, a3), a3 = ebq_cm_smlad(wo, xb, a3);                      \
+    } while (0)
+
+/* The whole layer for four tokens when a row is one chunk of 32-column blocks (4 x cols / 2
+ * widened words fit the stack buffer): one row at a time, its blocks and epilogue in
+ * registers (the ref's order, as fused22). Inlined with constant cols and outlier count for
+ * the default shapes. */
+static inline __attribute__((always_inline)) void fused14_body(
+    float *restrict y, const ebq_qtensor *restrict w, const uint32_t *restrict xw,
+    const float *restrict xs, const float *restrict xo, uint32_t cols, uint32_t no) {
+    const uint32_t rows = w->rows, nb = cols / 32u;
+    const int8_t *w0 = w->q;
+    const uint16_t *s0 = w->scale, *ow = w->outlier_w;
+    const float *bias = w->bias;
+    for (uint32_t o = 0; o < rows; o++, s0 += nb) {
+        const uint32_t *x = EBQ_CM_OPAQUE(xw); /* else GCC hoists all of xw out of the loop */
+        float f0 = 0.0f, f1 = 0.0f, f2 = 0.0f, f3 = 0.0f; /* [token] */
+#pragma GCC unroll 4
+        for (uint32_t b = 0; b < nb; b++, w0 += 32, x += 64) {
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            STEP14(0u); STEP14(1u); STEP14(2u); STEP14(3u);
+            STEP14(4u); STEP14(5u); STEP14(6u); STEP14(7u);
+            const float sb = ebq_cm_f16(s0[b]);
+            f0 = ebq_cm_mla(f0, (float)a0, sb), f1 = ebq_cm_mla(f1, (float)a1, sb);
+            f2 = ebq_cm_mla(f2, (float)a2, sb), f3 = ebq_cm_mla(f3, (float)a3, sb);
+        }
+        f0 = f0 * xs[0], f1 = f1 * xs[1], f2 = f2 * xs[2], f3 = f3 * xs[3];
+        for (uint32_t m = 0; m < no; m++) {
+            const float wm = ebq_cm_f16(ow[(size_t)o * no + m]);
+            f0 = ebq_cm_mla(f0, xo[m], wm), f1 = ebq_cm_mla(f1, xo[no + m], wm);
+            f2 = ebq_cm_mla(f2, xo[2u * no + m], wm), f3 = ebq_cm_mla(f3, xo[3u * no + m], wm);
+        }
+        if (bias) {
+            const float bo = bias[o];
+            f0 = f0 + bo, f1 = f1 + bo, f2 = f2 + bo, f3 = f3 + bo;
+        }
+        y[o] = f0, y[rows + o] = f1, y[2u * rows + o] = f2, y[3u * rows + o] = f3;
+    }
+}
+
+static __attribute__((noinline)) void fused14(float *restrict y, const ebq_qtensor *restrict w,
+                                              const uint32_t *restrict xw,
+                                              const float *restrict xs,
+                                              const float *restrict xo) {
+    if (w->cols == 128u && w->n_outliers == 0u)
+        fused14_body(y, w, xw, xs, xo, 128u, 0u);
+    else if (w->cols == 128u && w->n_outliers == 4u)
+        fused14_body(y, w, xw, xs, xo, 128u, 4u);
+    else
+        fused14_body(y, w, xw, xs, xo, w->cols, w->n_outliers);
+}
+
+/* xw <- four token rows x[t][len] (stride len) widened to int16 pairs, interleaved per 4
+ * columns: (t0 even, t0 odd, t1 even, ..., t3 odd) */
+static void widen4(uint32_t *restrict xw, const int8_t *restrict x, uint32_t len) {
+    for (uint32_t c = 0; c < len; c += 4u, xw += 8) {
+        for (uint32_t t = 0; t < 4u; t++) {
+            const uint32_t v = ebq_cm_ld32(x + (size_t)t * len + c);
+            xw[2u * t] = ebq_cm_sxtb16(v), xw[2u * t + 1u] = ebq_cm_sxtb16_ror8(v);
+        }
+    }
+}
+
 /* the same for one token (xw not interleaved) */
 static __attribute__((noinline)) void rows21(float *restrict y0, const int8_t *restrict wq,
                                              const uint16_t *restrict sc, uint32_t cols,
@@ -306,6 +386,13 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
     const uint32_t rows = w->rows, cols = w->cols, bl = w->block, no = w->n_outliers;
     const int fast = (cols % 4u == 0u) && (bl % 4u == 0u) && (cols <= CHUNK || CHUNK % bl == 0u);
     for (uint32_t i = 0; i < n; i += 2u) {
+        if (n - i >= 4u && bl == 32u && cols % 32u == 0u && 2u * cols <= CHUNK) {
+            uint32_t xw[CHUNK]; /* four tokens at a time */
+            widen4(xw, xq + (size_t)i * cols, cols);
+            fused14(y + (size_t)i * rows, w, xw, xs + i, no ? xo + (size_t)i * no : xo);
+            i += 2u; /* and 2 more below */
+            continue;
+        }
         const uint32_t nt = (n - i >= 2u) ? 2u : 1u;
         float *y0 = y + (size_t)i * rows, *y1 = y0 + rows;
         const int8_t *x0 = xq + (size_t)i * cols, *x1 = x0 + cols;
