@@ -93,10 +93,13 @@ def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
 
 
 # T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1,
-# the longest listed T (256, odd 255) and beyond (T > 256: no list)
+# the longest listed T (256, odd 255) and beyond (T > 256: no list); four query rows (the
+# default width d = 128 only; n = 3 and other widths take the two-row path)
 ATTN = [(128, 128, 0, 0, 2), (37, 128, 3, 5, 2), (9, 32, 2, 3, 1), (5, 18, 1, 5, 2),
         (64, 320, 1, 0, 2), (1, 64, 0, 0, 2), (2, 16, 0, 1, 1), (33, 96, 4, 0, 2),
-        (255, 128, 0, 0, 2), (256, 128, 1, 7, 2), (301, 32, 0, 0, 2)]
+        (255, 128, 0, 0, 2), (256, 128, 1, 7, 2), (301, 32, 0, 0, 2),
+        (128, 128, 0, 0, 4), (37, 128, 2, 5, 4), (255, 128, 0, 3, 4), (256, 128, 1, 0, 4),
+        (1, 128, 0, 0, 4), (64, 128, 0, 0, 3), (300, 128, 0, 0, 4), (16, 64, 0, 0, 4)]
 
 
 @pytest.mark.parametrize("T,d,n_o,masked,n", ATTN)
@@ -127,11 +130,11 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
         Z[i] = libs["ref"].ebq_softmax_q8(ptr(e[i]), ptr(np.ascontiguousarray(sr[i])),
                                           ptr(segs), T)
     sh = np.float32(3.9 / 127)
-    for density in (1.0, 0.1):      # second row dense, then sparse (listed key pairs)
-        if n == 2:
-            e[1] = RNG.integers(0, 128, T) * (RNG.random(T) < density)
-            e[1, ~valid] = 0
-            Z[1] = int(e[1].sum())
+    for density in (1.0, 0.1, 0.02):  # other rows dense, then sparse (listed key pairs)
+        for k in range(1, n):
+            e[k] = RNG.integers(0, 128, T) * (RNG.random(T) < density)
+            e[k, ~valid] = 0
+            Z[k] = int(e[k].sum())
         (ar,), _ = (r := both(libs, "ebq_attn_sum", lambda: [np.zeros((n, d), np.float32)],
                               ptr(e), ptr(Z), n, ptr(H), ptr(HO), stride, T, d, float(sh),
                               ptr(idx), n_o))[0]
