@@ -149,6 +149,25 @@ static inline float ebq_cm_mla(float acc, float a, float b) {
 #endif
 }
 
+/* acc - a * b with the product rounded first (VMLS.F32, chained like VMLA) */
+static inline float ebq_cm_mls(float acc, float a, float b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+    __asm__("vmls.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+    return acc;
+#else
+    const float p = a * b;
+    return acc - p;
+#endif
+}
+
+/* v, kept in a register: GCC otherwise rebuilds a float constant (VMOV) in every loop pass */
+static inline float ebq_cm_keep(float v) {
+#if defined(__GNUC__)
+    __asm__("" : "+t"(v));
+#endif
+    return v;
+}
+
 /* float -> int32 rounding toward zero, saturating, NaN -> 0: what VCVT.S32.F32 does (the C
  * cast is undefined out of range, so the host twin spells the cases out) */
 static inline int32_t ebq_cm_cvt_sat(float x) {
