@@ -183,6 +183,38 @@ static inline int32_t ebq_cm_cvt_sat(float x) {
 #endif
 }
 
+/* The constants of ebq_exp_core, kept in registers by the loops that call it (GCC reloads
+ * or rebuilds them in every pass otherwise) */
+typedef struct {
+    float l2e, ln2_hi, ln2_lo, c6, c5, c4, c3, half, one, s127;
+} ebq_cm_exp_consts;
+
+static inline ebq_cm_exp_consts ebq_cm_exp_consts_kept(void) {
+    ebq_cm_exp_consts k;
+    k.l2e = ebq_cm_keep(0x1.715476p+0f), k.ln2_hi = ebq_cm_keep(0x1.63p-1f);
+    k.ln2_lo = ebq_cm_keep(-0x1.bd0106p-13f), k.c6 = ebq_cm_keep(0x1.6c16c2p-10f);
+    k.c5 = ebq_cm_keep(0x1.111112p-7f), k.c4 = ebq_cm_keep(0x1.555556p-5f);
+    k.c3 = ebq_cm_keep(0x1.555556p-3f), k.half = ebq_cm_keep(0.5f);
+    k.one = ebq_cm_keep(1.0f), k.s127 = ebq_cm_keep(127.0f);
+    return k;
+}
+
+/* ebq_exp_core (numerics.h) operation for operation, on kept constants; the two reduction
+ * steps r - nf * ln2 are VMLS (chained: the bits of VMUL + VSUB) */
+static inline float ebq_cm_exp_core(float x, int32_t n, const ebq_cm_exp_consts *k) {
+    const float nf = (float)n;
+    float r = ebq_cm_mls(x, nf, k->ln2_hi);
+    r = ebq_cm_mls(r, nf, k->ln2_lo);
+    float p = k->c6;
+    p = k->c5 + r * p;
+    p = k->c4 + r * p;
+    p = k->c3 + r * p;
+    p = k->half + r * p;
+    p = k->one + r * p;
+    p = k->one + r * p;
+    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
+}
+
 /* min(v, 127) for v >= 0 (USAT #7) */
 static inline int32_t ebq_cm_usat7(int32_t v) {
 #if EBQ_CM_NATIVE && defined(__ARM_FEATURE_SAT)

@@ -2,8 +2,8 @@
  * is known. e = sat_i8(127 * ebq_exp(x)), x = s - max <= 0, is 0 for every x < -5.6
  * (127 e^-5.6 = 0.47 < 0.5, far outside ebq_exp's 3e-7 error), so those keys cost a compare;
  * the rest run ebq_exp's exact operation sequence without the clamps it cannot hit there
- * (x in [-5.6, 0]: no clamp, n in [-8, 0], rounded without a sign test; the two reduction
- * steps r - n * ln2 as VMLS, chained: the bits of VMUL + VSUB). A row without padding (the
+ * (x in [-5.6, 0]: no clamp, n in [-8, 0], rounded without a sign test; ebq_cm_exp_core).
+ * A row without padding (the
  * usual case, found with one word test per 4 keys) runs loops that never read segs. The max
  * starts at the first unmasked key, as the ref's. Same bits as src/ref/ebq_softmax_q8.c. */
 #include "ebq_cm.h"
@@ -12,37 +12,11 @@
 
 #define X_ZERO -5.6f /* below: the numerator rounds to 0 */
 
-/* the constants of exp_neg, kept in registers (GCC reloads them in every pass otherwise) */
-typedef struct {
-    float l2e, ln2_hi, ln2_lo, c6, c5, c4, c3, half, one, s127;
-} exp_consts;
-
-static inline exp_consts exp_consts_kept(void) {
-    exp_consts k;
-    k.l2e = ebq_cm_keep(0x1.715476p+0f), k.ln2_hi = ebq_cm_keep(0x1.63p-1f);
-    k.ln2_lo = ebq_cm_keep(-0x1.bd0106p-13f), k.c6 = ebq_cm_keep(0x1.6c16c2p-10f);
-    k.c5 = ebq_cm_keep(0x1.111112p-7f), k.c4 = ebq_cm_keep(0x1.555556p-5f);
-    k.c3 = ebq_cm_keep(0x1.555556p-3f), k.half = ebq_cm_keep(0.5f);
-    k.one = ebq_cm_keep(1.0f), k.s127 = ebq_cm_keep(127.0f);
-    return k;
-}
-
 /* ebq_exp(x) for x in [-5.6, 0], operation for operation (ebq_exp_core): v = x log2 e <= 0
  * rounds as (int)(v - 0.5) (for v = -0 or +0 the ref's v + 0.5 truncates to the same 0) */
-static inline float exp_neg(float x, const exp_consts *k) {
+static inline float exp_neg(float x, const ebq_cm_exp_consts *k) {
     const float v = x * k->l2e;
-    const int32_t n = ebq_cm_cvt_sat(v - k->half);
-    const float nf = (float)n;
-    float r = ebq_cm_mls(x, nf, k->ln2_hi);
-    r = ebq_cm_mls(r, nf, k->ln2_lo);
-    float p = k->c6;
-    p = k->c5 + r * p;
-    p = k->c4 + r * p;
-    p = k->c3 + r * p;
-    p = k->half + r * p;
-    p = k->one + r * p;
-    p = k->one + r * p;
-    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
+    return ebq_cm_exp_core(x, ebq_cm_cvt_sat(v - k->half), k);
 }
 
 /* 1 if some key is masked (a zero byte in segs[0 .. T)) */
@@ -61,7 +35,7 @@ static int any_masked(const uint8_t *restrict segs, uint32_t T) {
 static inline __attribute__((always_inline)) int32_t numerators(
     int16_t *restrict e, const float *restrict s, const uint8_t *restrict segs, uint32_t T,
     float mx, int masked) {
-    const exp_consts k = exp_consts_kept();
+    const ebq_cm_exp_consts k = ebq_cm_exp_consts_kept();
     memset(e, 0, (size_t)T * sizeof *e);
     int32_t Z = 0;
 #pragma GCC unroll 2
