@@ -201,14 +201,24 @@ static __attribute__((noinline)) void fused22(float *restrict y0, float *restric
  * widened words fit the stack buffer): one row at a time, its blocks and epilogue in
  * registers (the ref's order, as fused22). Inlined with constant cols and outlier count for
  * the default shapes. */
+#define NO4 4u /* outlier columns kept in registers by fused14 (the default cap d / 32) */
+
 static inline __attribute__((always_inline)) void fused14_body(
     float *restrict y, const ebq_qtensor *restrict w, const uint32_t *restrict xw,
-    const float *restrict xs, const float *restrict xo, uint32_t cols, uint32_t no) {
-    const uint32_t rows = w->rows, nb = cols / 32u;
+    const float *restrict xs, const float *restrict xo, uint32_t rows, uint32_t cols,
+    uint32_t no) {
+    const uint32_t nb = cols / 32u;
     const int8_t *w0 = w->q;
     const uint16_t *s0 = w->scale, *ow = w->outlier_w;
     const float *bias = w->bias;
-    for (uint32_t o = 0; o < rows; o++, s0 += nb) {
+    /* the outlier inputs [token][column], in registers when no == NO4 (a constant) */
+    const int keep = no == NO4;
+#define XK(t, m) const float x##t##m = keep ? xo[(t) * NO4 + (m)] : 0.0f
+    XK(0, 0); XK(0, 1); XK(0, 2); XK(0, 3); XK(1, 0); XK(1, 1); XK(1, 2); XK(1, 3);
+    XK(2, 0); XK(2, 1); XK(2, 2); XK(2, 3); XK(3, 0); XK(3, 1); XK(3, 2); XK(3, 3);
+#undef XK
+    float *yp = y;
+    for (uint32_t o = 0; o < rows; o++, s0 += nb, yp++) {
         const uint32_t *x = EBQ_CM_OPAQUE(xw); /* else GCC hoists all of xw out of the loop */
         float f0 = 0.0f, f1 = 0.0f, f2 = 0.0f, f3 = 0.0f; /* [token] */
 #pragma GCC unroll 4
@@ -221,16 +231,28 @@ static inline __attribute__((always_inline)) void fused14_body(
             f2 = ebq_cm_mla(f2, (float)a2, sb), f3 = ebq_cm_mla(f3, (float)a3, sb);
         }
         f0 = f0 * xs[0], f1 = f1 * xs[1], f2 = f2 * xs[2], f3 = f3 * xs[3];
-        for (uint32_t m = 0; m < no; m++) {
-            const float wm = ebq_cm_f16(ow[(size_t)o * no + m]);
-            f0 = ebq_cm_mla(f0, xo[m], wm), f1 = ebq_cm_mla(f1, xo[no + m], wm);
-            f2 = ebq_cm_mla(f2, xo[2u * no + m], wm), f3 = ebq_cm_mla(f3, xo[3u * no + m], wm);
+        if (keep) { /* the row's 4 FP16 weights from two words (VCVTB, VCVTT) */
+            float wm0, wm1, wm2, wm3;
+            ebq_cm_f16x2(ebq_cm_ld32(ow + (size_t)o * NO4), &wm0, &wm1);
+            ebq_cm_f16x2(ebq_cm_ld32(ow + (size_t)o * NO4 + 2u), &wm2, &wm3);
+#define OUT4(m)                                                                            \
+    f0 = ebq_cm_mla(f0, x0##m, wm##m), f1 = ebq_cm_mla(f1, x1##m, wm##m),                  \
+    f2 = ebq_cm_mla(f2, x2##m, wm##m), f3 = ebq_cm_mla(f3, x3##m, wm##m)
+            OUT4(0); OUT4(1); OUT4(2); OUT4(3);
+#undef OUT4
+        } else {
+            for (uint32_t m = 0; m < no; m++) {
+                const float wm = ebq_cm_f16(ow[(size_t)o * no + m]);
+                f0 = ebq_cm_mla(f0, xo[m], wm), f1 = ebq_cm_mla(f1, xo[no + m], wm);
+                f2 = ebq_cm_mla(f2, xo[2u * no + m], wm);
+                f3 = ebq_cm_mla(f3, xo[3u * no + m], wm);
+            }
         }
         if (bias) {
             const float bo = bias[o];
             f0 = f0 + bo, f1 = f1 + bo, f2 = f2 + bo, f3 = f3 + bo;
         }
-        y[o] = f0, y[rows + o] = f1, y[2u * rows + o] = f2, y[3u * rows + o] = f3;
+        yp[0] = f0, yp[rows] = f1, yp[2u * rows] = f2, yp[3u * rows] = f3;
     }
 }
 
@@ -238,12 +260,13 @@ static __attribute__((noinline)) void fused14(float *restrict y, const ebq_qtens
                                               const uint32_t *restrict xw,
                                               const float *restrict xs,
                                               const float *restrict xo) {
-    if (w->cols == 128u && w->n_outliers == 0u)
-        fused14_body(y, w, xw, xs, xo, 128u, 0u);
-    else if (w->cols == 128u && w->n_outliers == 4u)
-        fused14_body(y, w, xw, xs, xo, 128u, 4u);
+    /* the default shapes (d_model 128, no outliers or the default cap d / 32) */
+    if (w->rows == 128u && w->cols == 128u && w->n_outliers == 0u)
+        fused14_body(y, w, xw, xs, xo, 128u, 128u, 0u);
+    else if (w->rows == 128u && w->cols == 128u && w->n_outliers == NO4)
+        fused14_body(y, w, xw, xs, xo, 128u, 128u, NO4);
     else
-        fused14_body(y, w, xw, xs, xo, w->cols, w->n_outliers);
+        fused14_body(y, w, xw, xs, xo, w->rows, w->cols, w->n_outliers);
 }
 
 /* xw <- four token rows x[t][len] (stride len) widened to int16 pairs, interleaved per 4
