@@ -111,7 +111,7 @@ def write_report(res: dict, out: Path) -> None:
     md += _table(["T", "arena bytes", "TFLM arena", "peak stack M4 ref", "M4 cortexm",
                   "M7 cortexm"], rows)
     md += ["", "Peak stack: bytes below the caller's frame touched by `ebq_infer` (stack "
-           "painting). The cortexm kernels keep the two widened query/activation rows "
+           "painting). The cortexm kernels keep the widened query/activation rows "
            "(int16) on the stack (at most 1 KiB) and softmax @ V its list of key pairs with a "
            "non-zero numerator (at most 2.5 KiB).", ""]
 

@@ -62,23 +62,8 @@ static __attribute__((noinline)) void pairs22(float *restrict s0, float *restric
         pairs22_body(s0, s1, qw0, H, T, d, qs0, qs1);
 }
 
-/* one 4-column step of one key x four queries interleaved in qw (8 words per step): the key
- * word is loaded and split once for the four queries, 16 MACs = LDR + 2 SXTB16 + 4 LDRD +
- * 8 SMLAD with 10 registers live */
-#define STEP4(k)                                                                           \
-    do {                                                                                   \
-        const uint32_t kv = ebq_cm_ld32(h + 4u * (k));                                     \
-        const uint32_t ke = ebq_cm_sxtb16(kv), ko = ebq_cm_sxtb16_ror8(kv);                \
-        uint32_t qa, qb;                                                                   \
-        EBQ_CM_LDRD(qa, qb, qw, 32u * (k));                                                \
-        a0 = ebq_cm_smlad(ke, qa, a0), a0 = ebq_cm_smlad(ko, qb, a0);                      \
-        EBQ_CM_LDRD(qa, qb, qw, 32u * (k) + 8u);                                           \
-        a1 = ebq_cm_smlad(ke, qa, a1), a1 = ebq_cm_smlad(ko, qb, a1);                      \
-        EBQ_CM_LDRD(qa, qb, qw, 32u * (k) + 16u);                                          \
-        a2 = ebq_cm_smlad(ke, qa, a2), a2 = ebq_cm_smlad(ko, qb, a2);                      \
-        EBQ_CM_LDRD(qa, qb, qw, 32u * (k) + 24u);                                          \
-        a3 = ebq_cm_smlad(ke, qa, a3), a3 = ebq_cm_smlad(ko, qb, a3);                      \
-    } while (0)
+/* one 4-column step of key row h x the four queries in qw (ebq_cm.h) */
+#define STEP4(k) EBQ_CM_STEP14(k, h, qw)
 
 /* s[q][j] for four queries (rows of s, stride T) and every key; d % 32 == 0. Inlined with
  * constant d for the default width: every column step is an immediate offset and the 32

@@ -224,25 +224,20 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
     const uint32_t *end = ew + words * (np & ~1u);
 #if EBQ_CM_NATIVE && defined(__GNUC__)
     uint32_t t0, t1, t2, t3;
+/* two pairs per pass (BODY), the list pointer moved on by STEP bytes, until end */
+#define EBQ_SUMS4_LOOP(BODY, STEP)                                                         \
+    __asm__ volatile("1:\n\t" BODY "adds %[ew], %[ew], #" #STEP "\n\t"                     \
+                     "ldr %[t0], %[end]\n\t"                                                \
+                     "cmp %[ew], %[t0]\n\t"                                                 \
+                     "bne 1b"                                                              \
+                     : EBQ_SUMS4_OUT                                                       \
+                     : [end] "m"(end)                                                      \
+                     : "cc", "memory")
     if (ew != end && dense)
-        __asm__ volatile("1:\n\t" EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256)
-                         "add %[h], %[h], #512\n\t"
-                         "adds %[ew], %[ew], #32\n\t"
-                         "ldr %[t0], %[end]\n\t"
-                         "cmp %[ew], %[t0]\n\t"
-                         "bne 1b"
-                         : EBQ_SUMS4_OUT
-                         : [end] "m"(end)
-                         : "cc", "memory");
+        EBQ_SUMS4_LOOP(EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) "add %[h], %[h], #512\n\t", 32);
     else if (ew != end)
-        __asm__ volatile("1:\n\t" EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20)
-                         "adds %[ew], %[ew], #40\n\t"
-                         "ldr %[t0], %[end]\n\t"
-                         "cmp %[ew], %[t0]\n\t"
-                         "bne 1b"
-                         : EBQ_SUMS4_OUT
-                         : [end] "m"(end)
-                         : "cc", "memory");
+        EBQ_SUMS4_LOOP(EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20), 40);
+#undef EBQ_SUMS4_LOOP
 #else
     for (; ew != end; ew += words) {
         if (dense) {

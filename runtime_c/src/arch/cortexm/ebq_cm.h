@@ -87,6 +87,26 @@ static inline uint32_t ebq_cm_pkhtt(uint32_t a, uint32_t b) {
 #define EBQ_CM_OPAQUE(p) (p)
 #endif
 
+/* One 4-column step of a 1 x 4 tile: int8 row p (columns 4k .. 4k+3) against four rows
+ * widened to int16 pairs and interleaved in xw (8 words per step: row 0 even, odd, row 1 ...),
+ * into the sums a0..a3 of the caller: the int8 word is loaded and split once for the four
+ * rows, 16 MACs = LDR + 2 SXTB16 + 4 LDRD + 8 SMLAD with 10 registers live (linear layers:
+ * one weight row x four tokens; scores: one key x four queries) */
+#define EBQ_CM_STEP14(k, p, xw)                                                            \
+    do {                                                                                   \
+        const uint32_t pv_ = ebq_cm_ld32((p) + 4u * (k));                                  \
+        const uint32_t pe_ = ebq_cm_sxtb16(pv_), po_ = ebq_cm_sxtb16_ror8(pv_);            \
+        uint32_t xa_, xb_;                                                                 \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k));                                              \
+        a0 = ebq_cm_smlad(pe_, xa_, a0), a0 = ebq_cm_smlad(po_, xb_, a0);                  \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k) + 8u);                                         \
+        a1 = ebq_cm_smlad(pe_, xa_, a1), a1 = ebq_cm_smlad(po_, xb_, a1);                  \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k) + 16u);                                        \
+        a2 = ebq_cm_smlad(pe_, xa_, a2), a2 = ebq_cm_smlad(po_, xb_, a2);                  \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k) + 24u);                                        \
+        a3 = ebq_cm_smlad(pe_, xa_, a3), a3 = ebq_cm_smlad(po_, xb_, a3);                  \
+    } while (0)
+
 /* 4 bytes from any address (one LDR on Cortex-M, which allows unaligned word loads) */
 static inline uint32_t ebq_cm_ld32(const void *p) {
     uint32_t v;

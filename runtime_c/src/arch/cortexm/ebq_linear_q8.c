@@ -179,28 +179,9 @@ static __attribute__((noinline)) void fused22(float *restrict y0, float *restric
         fused22_body(y0, y1, w, xw, xs, xo0, xo1, w->cols, w->n_outliers);
 }
 
-/* one 4-column step of one row w0 x four tokens interleaved in xw (8 words per step): the
- * weight word is loaded and split once for the four tokens, 16 MACs = LDR + 2 SXTB16 +
- * 4 LDRD + 8 SMLAD, with 10 registers live (a 2 x 4 tile would need 14) */
-#define STEP14(k)                                                                          \
-    do {                                                                                   \
-        const uint32_t wv = ebq_cm_ld32(w0 + 4u * (k));                                    \
-        const uint32_t we = ebq_cm_sxtb16(wv), wo = ebq_cm_sxtb16_ror8(wv);                \
-        uint32_t xa, xb;                                                                   \
-        EBQ_CM_LDRD(xa, xb, x, 32u * (k));                                                 \
-        a0 = ebq_cm_smlad(we, xa, a0), a0 = ebq_cm_smlad(wo, xb, a0);                      \
-        EBQ_CM_LDRD(xa, xb, x, 32u * (k) + 8u);                                            \
-        a1 = ebq_cm_smlad(we, xa, a1), a1 = ebq_cm_smlad(wo, xb, a1);                      \
-        EBQ_CM_LDRD(xa, xb, x, 32u * (k) + 16u);                                           \
-        a2 = ebq_cm_smlad(we, xa, a2), a2 = ebq_cm_smlad(wo, xb, a2);                      \
-        EBQ_CM_LDRD(xa, xb, x, 32u * (k) + 24u);                                           \
-        a3 = ebq_cm_smlad(we, xa, a3), a3 = ebq_cm_smlad(wo, xb, a3);                      \
-    } while (0)
+/* one 4-column step of weight row w0 x the four tokens in x (ebq_cm.h) */
+#define STEP14(k) EBQ_CM_STEP14(k, w0, x)
 
-/* The whole layer for four tokens when a row is one chunk of 32-column blocks (4 x cols / 2
- * widened words fit the stack buffer): one row at a time, its blocks and epilogue in
- * registers (the ref's order, as fused22). Inlined with constant cols and outlier count for
- * the default shapes. */
 #define NO4 4u /* outlier columns kept in registers by fused14 (the default cap d / 32) */
 
 static inline __attribute__((always_inline)) void fused14_body(
