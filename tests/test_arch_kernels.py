@@ -258,6 +258,12 @@ def e2e_model(tmp_path_factory):
     seqs = random_calibration(cfg, 6, seed=9, min_len=1)
     seqs += [(np.arange(cfg.max_len) % 300 + 5, np.ones(cfg.max_len, int)),
              (np.array([2, 4]), np.array([1, 1])), (np.array([2]), np.array([1]))]
+    # padded keys (segment 0: the masked softmax loop, zero rows in softmax @ V) and one token
+    # repeated (near-uniform attention: the dense walk of softmax @ V), four-row groups
+    pad = np.ones(cfg.max_len, int)
+    pad[34:] = 0
+    seqs += [(np.arange(cfg.max_len) % 50 + 5, pad),
+             (np.r_[2, np.full(cfg.max_len - 2, 77), 4], np.ones(cfg.max_len, int))]
     return mq, gens, seqs, tmp
 
 
