@@ -186,8 +186,8 @@ def _tflm_split(res: dict) -> list[str]:
             _table(["T", "TFLM+CMSIS-NN", "ours (cortexm)", "total gain",
                     "kernels: instr/MAC TFLM vs ours", "[CLS]-only + causal: MACs skipped"],
                    rows) +
-            ["", "TFLM counts: DESIGN.md anchors (QEMU -icount, TFLM runs every layer on all T "
-             "rows). total gain = kernel gain x MAC gain.", ""])
+            ["", "TFLM counts: docs/MODEL.md reference numbers (QEMU -icount, TFLM runs every "
+             "layer on all T rows). total gain = kernel gain x MAC gain.", ""])
 
 
 def svg(res: dict) -> str:
