@@ -168,6 +168,7 @@ class EmbBert(nn.Module):
         # training-only regularizer (finetune --dropout) on the embedder and layer outputs; not
         # part of the exported forward pass, so not in the config
         self.dropout = 0.0
+        self.emb_dropout = 0.0   # on the embedder output only, when set
         self.apply(_init_weights)
         for layer in self.layers:
             for p in (layer.lambda_q1, layer.lambda_k1, layer.lambda_q2, layer.lambda_k2):
@@ -192,7 +193,8 @@ class EmbBert(nn.Module):
         """Final hidden states x of every position: [B, T, d]."""
         self.check_inputs(ids, segs)
         key_pad = segs == 0                  # [B, T]
-        x = F.dropout(self.embed(ids, segs), self.dropout, self.training)  # [B, T, d]
+        p_emb = self.emb_dropout or self.dropout
+        x = F.dropout(self.embed(ids, segs), p_emb, self.training)  # [B, T, d]
         for layer in self.layers:
             x = F.dropout(layer(x, key_pad), self.dropout, self.training)  # [B, T, d]
         return x

@@ -101,6 +101,17 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
 @click.option("--weight-decay", type=float, default=0.01, show_default=True)
 @click.option("--dropout", type=click.FloatRange(0.0, 0.9), default=0.0, show_default=True,
               help="dropout on the embedder and layer outputs while training (not exported)")
+@click.option("--emb-dropout", type=click.FloatRange(0.0, 0.9), default=0.0, show_default=True,
+              help="dropout on the embedder output only (replaces --dropout there)")
+@click.option("--label-smoothing", type=click.FloatRange(0.0, 0.5), default=0.0,
+              show_default=True)
+@click.option("--teacher", multiple=True,
+              help="distil from soft targets: 'bow' (the bag-of-words baseline, out-of-fold) or "
+                   "a finetuned model.pt of the task; repeat for an ensemble (their mean)")
+@click.option("--teacher-weight", type=click.FloatRange(0.0, 1.0), default=0.5,
+              show_default=True, help="weight of the teacher's term in the loss")
+@click.option("--teacher-temp", type=click.FloatRange(min=0.0, min_open=True), default=2.0,
+              show_default=True, help="softmax temperature of teacher and student in that term")
 @click.option("--seq-len", type=int, default=None,
               help="truncate training/eval inputs to this many tokens (default: max_len)")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -111,13 +122,16 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
               help="tokenizer.json when training from scratch without --init")
 @config_options
 @one_line_errors
-def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, dropout, seq_len,
+def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, dropout,
+             emb_dropout, label_smoothing, teacher, teacher_weight, teacher_temp, seq_len,
              seed, device, limit, threads, tokenizer, **cfg) -> None:
-    """Finetune on a task's [CLS] row; keep the epoch with the best dev metric.
+    """Finetune on a task's [CLS] row; keep the epoch with the best metric on the selection
+    split (dev when dev is not the reported split, else a fixed 10% of train).
 
     \b
     Example:
       embbert-train finetune --task sst2 --init models/pretrained.pt --out models/sst2.pt
+      embbert-train finetune --task ag_news --init models/pretrained.pt --out ag.pt --teacher bow
     """
     from ..train.finetune import FinetuneOptions, run
 
@@ -125,7 +139,10 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
         torch.set_num_threads(threads)
     opts = FinetuneOptions(task=task, init=init, out=out, epochs=epochs, batch_size=batch_size,
                            lr=lr, warmup_frac=warmup_frac, weight_decay=weight_decay,
-                           dropout=dropout, max_len=seq_len, seed=seed, device=device, limit=limit,
+                           dropout=dropout, emb_dropout=emb_dropout,
+                           label_smoothing=label_smoothing, teacher=tuple(teacher),
+                           teacher_weight=teacher_weight, teacher_temp=teacher_temp,
+                           max_len=seq_len, seed=seed, device=device, limit=limit,
                            tokenizer=tokenizer,
                            config={k: v for k, v in cfg.items() if v is not None})
     ck = run(opts)

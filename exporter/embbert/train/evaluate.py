@@ -39,7 +39,7 @@ def fp32_logits(model: EmbBert, seqs: Sequence[Seq], batch_size: int = 64) -> np
 def score(task_name: str, logits: np.ndarray, examples: Sequence[Example]) -> dict[str, float]:
     task = get_task(task_name)
     gold = np.array([e.label for e in examples])
-    return task_metrics(task.metric, logits, gold)
+    return task_metrics(task.metrics, logits, gold)
 
 
 def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int | None = None,

@@ -1,4 +1,5 @@
-"""Finetune on a task's [CLS] row; keep the epoch with the best dev (or held-out) metric."""
+"""Finetune on a task's [CLS] row; keep the epoch with the best metric on the task's selection
+split (dev when dev is not the reported split, else a held-out slice of train)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from torch import nn
 from tqdm import tqdm
 
 from .. import checkpoint
-from ..data import get_task, load_labels, load_split
+from ..data import get_task, load_labels, load_split, selection_split, spaced
 from ..errors import EmbBertError
 from ..model import EmbBert, EmbBertConfig
 from ..tokenizer import encode_examples, from_json, pad_batch
 from .evaluate import fp32_logits, score
+from .teacher import distill_loss, soft_targets
 from .util import lr_at, make_optimizer, seed_everything, set_lr
-
-HELDOUT_FRAC = 0.1   # slice of train used for model selection when a task has no dev split
 
 
 @dataclass
@@ -35,6 +35,11 @@ class FinetuneOptions:
     warmup_frac: float = 0.06
     weight_decay: float = 0.01
     dropout: float = 0.0        # on the embedder and layer outputs, training only
+    emb_dropout: float = 0.0    # on the embedder output only (overrides dropout there)
+    label_smoothing: float = 0.0
+    teacher: tuple[str, ...] = ()   # "bow" and/or finetuned model.pt files (their mean)
+    teacher_weight: float = 0.5
+    teacher_temp: float = 2.0
     max_len: int | None = None
     seed: int = 0
     device: str = "cpu"
@@ -68,24 +73,19 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
     num_labels = 1 if task.regression else len(labels)
     seed_everything(opts.seed)
     model, tok_json = _start(opts, num_labels)
-    model.dropout = opts.dropout
+    model.dropout, model.emb_dropout = opts.dropout, opts.emb_dropout
     cfg = model.cfg
     max_len = min(opts.max_len or cfg.max_len, cfg.max_len)
     enc = from_json(tok_json)
     device = torch.device(opts.device)
     model.to(device)
 
-    train = load_split(task.name, "train")
-    if task.has_dev:
-        dev, select_split = load_split(task.name, "dev"), "dev"
-    else:  # deterministic held-out slice of train
-        perm = np.random.default_rng(1234).permutation(len(train))
-        n_hold = max(1, int(len(train) * HELDOUT_FRAC))
-        dev = [train[i] for i in perm[:n_hold]]
-        train = [train[i] for i in sorted(perm[n_hold:])]
-        select_split = "heldout"
+    train, dev = selection_split(task.name)
+    select_split = task.select_split
     if opts.limit:
-        train, dev = train[:opts.limit], dev[:max(opts.limit // 4, 8)]
+        train, dev = spaced(train, opts.limit), spaced(dev, max(opts.limit // 4, 8))
+    soft = (torch.from_numpy(soft_targets(opts.teacher, task.name, train, dev, opts.teacher_temp))
+            if opts.teacher else None)
     train_seqs = encode_examples(enc, train, max_len)
     dev_seqs = encode_examples(enc, dev, max_len)
     y = torch.tensor([e.label for e in train], dtype=torch.float32 if task.regression
@@ -109,7 +109,9 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
             out = model(torch.from_numpy(ids).to(device), torch.from_numpy(segs).to(device))
             target = y[idx].to(device)
             loss = (F.mse_loss(out[:, 0], target) if task.regression
-                    else F.cross_entropy(out, target))
+                    else distill_loss(out, target, None if soft is None else soft[idx].to(device),
+                                      opts.teacher_weight, opts.teacher_temp,
+                                      opts.label_smoothing))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -128,10 +130,10 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
     metrics = {f"{select_split}_{k}": v for k, v in history[best_epoch - 1].items()
                if k != "epoch"}
     metrics["epoch"] = float(best_epoch)
-    if task.eval_split != "dev" or select_split == "heldout":
+    if task.eval_split != select_split:
         ev = load_split(task.name, task.eval_split)
         if opts.limit:
-            ev = ev[:max(opts.limit // 4, 8)]
+            ev = spaced(ev, max(opts.limit // 4, 8))
         m = score(task.name, fp32_logits(model, encode_examples(enc, ev, max_len)), ev)
         metrics.update({f"{task.eval_split}_{k}": v for k, v in m.items()})
     recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}

@@ -55,15 +55,13 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return pearson(_ranks(x), _ranks(y))
 
 
-def task_metrics(metric: str, outputs: np.ndarray, gold: np.ndarray) -> dict[str, float]:
-    """All metrics reported for a task; `outputs` are logits [N, C] (or scores [N, 1])."""
-    if metric == "pearson":
+def task_metrics(names: tuple[str, ...], outputs: np.ndarray, gold: np.ndarray
+                 ) -> dict[str, float]:
+    """The named metrics (Task.metrics); `outputs` are logits [N, C] (or scores [N, 1]).
+    Classification tasks always get accuracy too."""
+    if "pearson" in names or "spearman" in names:
         scores = outputs.reshape(len(outputs), -1)[:, 0]
-        return {"pearson": pearson(scores, gold), "spearman": spearman(scores, gold)}
+        return {n: (pearson if n == "pearson" else spearman)(scores, gold) for n in names}
     pred = outputs.argmax(-1)
-    out = {"accuracy": accuracy(pred, gold)}
-    if metric == "mcc":
-        out["mcc"] = mcc(pred, gold)
-    if metric == "f1":
-        out["f1"] = f1_binary(pred, gold)
-    return out
+    fns = {"accuracy": accuracy, "mcc": mcc, "f1": f1_binary}
+    return {n: fns[n](pred, gold) for n in dict.fromkeys((*names, "accuracy"))}
