@@ -13,6 +13,7 @@ EXPECTED_ROWS = {  # from data/SOURCES.md
     ("stsb", "dev"): 1500, ("wnli", "dev"): 71, ("imdb", "test"): 25000,
     ("ag_news", "train"): 6000, ("emotion", "test"): 2000, ("snips", "dev"): 700,
     ("nlu", "test"): 1076, ("limit", "test"): 1000, ("cyberbullying", "dev"): 4769,
+    ("nlu_scenario", "test"): 1076,
 }
 
 

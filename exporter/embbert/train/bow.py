@@ -18,6 +18,7 @@ from .metrics import task_metrics
 
 C_GRID = (0.5, 2.0, 8.0, 32.0, 128.0)       # logistic regression: larger C, less regularization
 ALPHA_GRID = (0.3, 1.0, 3.0, 10.0)      # ridge (STS-B)
+MISSING_CLASS = -30.0    # log-probability of a class absent from the rows fitted on
 
 
 @dataclass
@@ -26,6 +27,7 @@ class BowModel:
     clf: LogisticRegression | Ridge
     pair: bool
     strength: float    # the chosen C (classification) or alpha (regression)
+    n_classes: int     # the task's, even when a class is missing from the rows fitted on
 
     def features(self, rows: Sequence[Example]) -> sp.csr_matrix:
         return _features(self.vec, rows, self.pair)
@@ -35,7 +37,9 @@ class BowModel:
         x = self.features(rows)
         if isinstance(self.clf, Ridge):
             return self.clf.predict(x).reshape(-1, 1)
-        return self.clf.predict_log_proba(x)
+        out = np.full((x.shape[0], self.n_classes), MISSING_CLASS, dtype=np.float32)
+        out[:, np.asarray(self.clf.classes_, dtype=int)] = self.clf.predict_log_proba(x)
+        return out
 
     def device_bytes(self) -> dict[str, int]:
         """What the model needs in flash: the vocabulary as sorted NUL-terminated UTF-8 strings
@@ -78,9 +82,13 @@ def _fit(task_name: str, rows: Sequence[Example], strength: float,
     if task.regression:
         clf = Ridge(alpha=strength)
     else:
-        clf = LogisticRegression(C=strength, max_iter=3000, tol=1e-4)
+        # liblinear is much faster on sparse binary problems; lbfgs is the multinomial one
+        binary = len(set(y.tolist())) <= 2
+        clf = LogisticRegression(C=strength, max_iter=3000, tol=1e-4, random_state=0,
+                                 solver="liblinear" if binary else "lbfgs")
     clf.fit(x, y)
-    return BowModel(vec, clf, task.pair, strength)
+    return BowModel(vec, clf, task.pair, strength,
+                    1 if task.regression else len(load_labels(task)))
 
 
 def score(task_name: str, model: BowModel, rows: Sequence[Example]) -> dict[str, float]:
@@ -116,19 +124,13 @@ def out_of_fold_logits(task_name: str, train: Sequence[Example], strength: float
     y = np.array([r.label for r in train])
     splitter = (KFold(folds, shuffle=True, random_state=seed) if task.regression
                 else StratifiedKFold(folds, shuffle=True, random_state=seed))
-    n_classes = 1 if task.regression else len(load_labels(task))
-    out = np.zeros((len(train), n_classes), dtype=np.float32)
+    out = np.zeros((len(train), 1 if task.regression else len(load_labels(task))),
+                   dtype=np.float32)
     try:
         parts = list(splitter.split(np.zeros(len(y)), y))
     except ValueError:  # a class rarer than the folds: plain k-fold
         parts = list(KFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y))))
     for fit_idx, pred_idx in parts:
         model = _fit(task_name, [train[i] for i in fit_idx], strength)
-        logits = model.logits([train[i] for i in pred_idx])
-        classes = (np.zeros(1, dtype=int) if task.regression
-                   else np.asarray(model.clf.classes_, dtype=int))
-        # a class absent from this fold's fit keeps a very low log-probability
-        block = np.full((len(pred_idx), n_classes), -30.0, dtype=np.float32)
-        block[:, classes] = logits
-        out[pred_idx] = block
+        out[pred_idx] = model.logits([train[i] for i in pred_idx])
     return out
