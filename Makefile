@@ -11,7 +11,7 @@ export PLATFORMIO_CORE_DIR ?= $(CURDIR)/.pio-core
 export PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL ?= 9999
 export PLATFORMIO_SETTING_ENABLE_TELEMETRY ?= No
 
-.PHONY: setup pio-setup demo test lint clean
+.PHONY: setup pio-setup demo test lint clean baselines
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -30,6 +30,11 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check exporter tests
+
+# The bag-of-words baseline (TF-IDF 1-2 grams + logistic regression) on every task, chosen on
+# the same selection split as finetuning -> docs/baselines.json (docs/TRAINING.md).
+baselines: setup
+	OMP_NUM_THREADS=1 $(PY) -m embbert.train.baselines --out docs/baselines.json
 
 # PlatformIO offline: seed its SCons package into the project-local core dir (idempotent).
 pio-setup: setup

@@ -15,7 +15,6 @@ from .. import checkpoint
 from ..data import Example, get_task, load_labels
 from ..errors import EmbBertError
 from ..tokenizer import encode_examples, from_json
-from . import bow
 from .evaluate import fp32_logits
 
 BOW = "bow"
@@ -24,6 +23,10 @@ BOW = "bow"
 def _bow_logits(task_name: str, train: Sequence[Example], select: Sequence[Example]
                 ) -> np.ndarray:
     # C is chosen on the selection split, as for the baseline itself; then 5-fold predictions
+    try:
+        from . import bow   # scikit-learn: the dev extra
+    except ImportError as e:
+        raise EmbBertError("--teacher bow needs scikit-learn (pip install -e '.[dev]')") from e
     try:
         model, _ = bow.fit_selected(task_name, train, select)
         return bow.out_of_fold_logits(task_name, train, model.strength)
