@@ -24,7 +24,7 @@ def _bow_logits(task_name: str, train: Sequence[Example], select: Sequence[Examp
                 ) -> np.ndarray:
     # C is chosen on the selection split, as for the baseline itself; then 5-fold predictions
     try:
-        from . import bow   # scikit-learn: the dev extra
+        from . import bow  # scikit-learn: the dev extra
     except ImportError as e:
         raise EmbBertError("--teacher bow needs scikit-learn (pip install -e '.[dev]')") from e
     try:
