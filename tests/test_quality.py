@@ -2,6 +2,7 @@
 the bag-of-words baseline, distillation (finetune --teacher) and the seed-aware results table."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -195,3 +196,29 @@ def test_results_table_mean_sd_over_seeds_and_baseline_column(tiny_checkpoint, t
             "200 KiB | 68.0 | 3 |") in rows["mrpc"]
     assert "| wnli | glue | dev | accuracy | - | 50.0 | 1 KiB | - | 0 | - |" in rows["wnli"]
     assert "sst2" not in rows
+
+
+@pytest.mark.slow
+def test_finetune_all_runs_seeds_int8_and_resumes(tiny_checkpoint, tmp_path):
+    """The real script on a tiny model: 2 seeds of wnli, their int8 metrics, then the table."""
+    env = {"OUT": str(tmp_path), "TASKS": "wnli", "SEEDS": "2", "INT8": "1", "THREADS": "1",
+           "BIN": os.path.dirname(sys.executable), "EXTRA": "--epochs 1 --limit 32"}
+    script = str(REPO / "tools" / "finetune_all.sh")
+    proc = subprocess.run(["bash", script, str(tiny_checkpoint)], capture_output=True,
+                          text=True, cwd=REPO, env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seeds = [checkpoint.load(tmp_path / f"wnli.seed{s}.pt") for s in (0, 1)]
+    assert [ck.extra["recipe"]["seed"] for ck in seeds] == [0, 1]
+    assert all(ck.extra["recipe"]["epochs"] == 1 and ck.extra["selected_on"] == "heldout"
+               for ck in seeds)
+    assert all(json.loads((tmp_path / f"wnli.seed{s}.int8.json").read_text())["kind"]
+               == "quantized" for s in (0, 1))
+    again = subprocess.run(["bash", script, str(tiny_checkpoint)], capture_output=True,
+                           text=True, cwd=REPO, env={**os.environ, **env})
+    assert again.stdout.count("skip") == 2
+    table = subprocess.run([sys.executable, str(REPO / "tools" / "results_table.py"),
+                            str(tmp_path), "--quantized", "--baselines", str(tmp_path / "none")],
+                           capture_output=True, text=True, cwd=REPO, check=True).stdout
+    wnli = next(ln for ln in table.splitlines() if ln.startswith("| wnli |"))
+    accs = [100 * ck.metrics["dev_accuracy"] for ck in seeds]
+    assert f"{np.mean(accs):.1f} ± {np.std(accs, ddof=1):.1f}" in wnli and "| 2 |" in wnli

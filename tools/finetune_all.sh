@@ -6,7 +6,8 @@
 # Seeds: the recipe's count (3 where a run takes under 10 minutes on one thread), or SEEDS=n
 # for every task. One seed writes $OUT/<task>.pt, n seeds $OUT/<task>.seed0.pt .. seed<n-1>.pt;
 # tools/results_table.py reports their mean +- sd. INT8=1 also writes each run's int8 metrics
-# ($OUT/<run>.int8.json) right after it, so the table needs no second pass.
+# ($OUT/<run>.int8.json) right after it, so the table needs no second pass. EXTRA="..." is
+# appended to every finetune command (later options win, e.g. EXTRA="--epochs 1 --limit 64").
 set -euo pipefail
 INIT=${1:-models/pretrained.pt}
 OUT=${OUT:-runs/tasks}   # 14 tasks x 1.5 MB per seed: not committed
@@ -37,9 +38,10 @@ echo "$RECIPES" | while read -r task epochs lr bs seeds more; do
     if [ "$n" -eq 1 ]; then out="$OUT/$task.pt"; else out="$OUT/$task.seed$s.pt"; fi
     if [ -f "$out" ]; then echo "skip $out (done)"; continue; fi
     echo "=== $task seed $s: $epochs epochs, lr $lr, batch $bs ${more:-} ($(date -u +%H:%M:%S))"
-    # shellcheck disable=SC2086  # $more is a list of options
+    # shellcheck disable=SC2086  # $more and $EXTRA are lists of options
     "$BIN/embbert-train" finetune --task "$task" --init "$INIT" --out "$out" --seed "$s" \
-      --epochs "$epochs" --lr "$lr" --batch-size "$bs" --threads "${THREADS:-2}" ${more:-}
+      --epochs "$epochs" --lr "$lr" --batch-size "$bs" --threads "${THREADS:-2}" ${more:-} \
+      ${EXTRA:-}
     if [ "${INT8:-0}" = 1 ]; then
       "$BIN/embbert-eval" "$out" --quantized --json "${out%.pt}.int8.json"
     fi
