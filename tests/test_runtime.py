@@ -22,7 +22,7 @@ limit_threads()
 
 # (config, outlier channels): different d, rd, k, layers, labels, expansion, lengths
 CONFIGS = [
-    (dict(vocab_size=50, max_len=8, d_model=8, reduced_dim=2, n_layers=1, conv_kernel=1,
+    (dict(vocab_size=50, max_len=24, d_model=8, reduced_dim=2, n_layers=1, conv_kernel=1,
           expansion=1, num_labels=1), ()),
     (dict(vocab_size=300, max_len=40, d_model=48, reduced_dim=8, n_layers=3, conv_kernel=5,
           expansion=2, num_labels=3), (7,)),
@@ -101,7 +101,7 @@ def test_default_config_memory_and_exactness(default_model):
     print(f"\ndefault config: weights {mq.weights_bytes():,} B; arena by T {arena} "
           f"(max {arena[256] / 1024:.1f} KiB); hn outliers per layer "
           f"{[len(L.h_outliers) for L in mq.layers]}")
-    assert arena[256] <= 76 * 1024     # 4 token rows per step (EBQ_ROWS): +4.4 KiB over 2
+    assert arena[256] <= 72 * 1024
     assert mq.weights_bytes() <= 420_000
     seqs = random_calibration(mq.config, 6, seed=8, min_len=1, max_len=64)
     seqs.append((np.full(256, 9), np.ones(256, int)))
