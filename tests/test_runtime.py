@@ -11,7 +11,7 @@ import pytest
 import torch
 from embbert.boards import load_board
 from embbert.cbuild import RUNTIME, build_run, format_inputs, parse_outputs, run_model
-from embbert.export.arena import ROWS, plan_for
+from embbert.export.arena import ROWS, plan_arena, plan_for
 from embbert.export.exporter import export_quantized
 from embbert.model import EmbBertConfig
 from embbert.quant import quantize, random_calibration
@@ -28,7 +28,7 @@ CONFIGS = [
           expansion=2, num_labels=3), (7,)),
     (dict(vocab_size=1000, max_len=70, d_model=96, reduced_dim=40, n_layers=2, conv_kernel=33,
           expansion=1, num_labels=5), (1, 50, 90)),
-    (dict(vocab_size=257, max_len=20, d_model=20, reduced_dim=5, n_layers=4, conv_kernel=7,
+    (dict(vocab_size=257, max_len=90, d_model=20, reduced_dim=5, n_layers=4, conv_kernel=7,
           expansion=3, num_labels=2), (0,)),
 ]
 
@@ -101,11 +101,33 @@ def test_default_config_memory_and_exactness(default_model):
     print(f"\ndefault config: weights {mq.weights_bytes():,} B; arena by T {arena} "
           f"(max {arena[256] / 1024:.1f} KiB); hn outliers per layer "
           f"{[len(L.h_outliers) for L in mq.layers]}")
-    assert arena[256] <= 76 * 1024     # 4 token rows per step (EBQ_ROWS): +4.4 KiB over 2
+    assert arena[256] <= 72 * 1024
     assert mq.weights_bytes() <= 420_000
     seqs = random_calibration(mq.config, 6, seed=8, min_len=1, max_len=64)
     seqs.append((np.full(256, 9), np.ones(256, int)))
     compare(ck, mq, exe, seqs, "default config")
+
+
+def apart(u: tuple[int, int], v: tuple[int, int]) -> bool:
+    return u[1] <= v[0] or v[1] <= u[0]
+
+
+@pytest.mark.parametrize("d,a,layers,nh,no", [(128, 1, 4, 0, 4), (128, 1, 4, 2, 4), (8, 1, 1, 0, 0),
+                                              (20, 3, 4, 1, 3), (96, 1, 2, 3, 3)])
+def test_arena_aliases_keep_live_buffers_apart(d, a, layers, nh, no):
+    """The two aliases of the plan (s, e) against the lifetimes in forward.c, for every T."""
+    for T in range(1, 300):
+        plan = plan_arena(d, a, layers, nh, no, T)
+        b = {name: (off, off + n) for name, off, n in plan.buffers}
+        own = [k for k in ("h0", "h1", "ho0", "ho1", "qb", "qo", "r", "x") if k in b]
+        assert all(apart(b[u], b[v]) for i, u in enumerate(own) for v in own[i + 1:])
+        assert b["r"][1] - b["r"][0] >= ROWS * 4 * max(d, a * d) and b["x"][1] <= plan.total
+        s, e = b["s"], b["e"]
+        assert s[0] == b["r"][0] and s[1] <= b["x"][1]        # scores: r, then the dead x
+        assert e[0] >= b["qb"][0] and e[1] <= b["x"][0]        # e clear of h, ho and x
+        assert e[0] % 16 == 0 and plan.total % 16 == 0
+        for i in range(ROWS):                                  # e row i over read score rows
+            assert e[0] + 2 * T * (i + 1) <= s[0] + 4 * T * i
 
 
 def run_lines(exe, text, *args):

@@ -20,10 +20,10 @@ void ebq_forward(const ebq_model *m, uint8_t *arena, const ebq_plan *p, const ui
     uint16_t *HO[2] = {(uint16_t *)(void *)(arena + p->ho[0]),
                        (uint16_t *)(void *)(arena + p->ho[1])};
     float *x = (float *)(void *)(arena + p->x);    /* [EBQ_ROWS][d] */
-    float *r = (float *)(void *)(arena + p->r);    /* [EBQ_ROWS][max(d, a*d, T)] */
+    float *r = (float *)(void *)(arena + p->r);    /* [EBQ_ROWS][max(d, a*d)]; scores run into x */
     int8_t *qb = (int8_t *)(arena + p->qb);        /* [EBQ_ROWS][max(d, a*d)] */
     float *qo = (float *)(void *)(arena + p->qo);  /* [EBQ_ROWS][max_outliers] */
-    int16_t *e = (int16_t *)(void *)(arena + p->e); /* [EBQ_ROWS][T] */
+    int16_t *e = (int16_t *)(void *)(arena + p->e); /* [EBQ_ROWS][T], over qb/qo and read scores */
 
     /* Nano Embedder + the first layer's RMSNorm: x[t] -> H0[t] */
     const ebq_layer *L0 = &m->layers[0];
@@ -61,7 +61,7 @@ void ebq_forward(const ebq_model *m, uint8_t *arena, const ebq_plan *p, const ui
             }
             MARK(EBQ_STAGE_ATTN, l);
             ebq_attn_scores(r, qb, sq, qo, n_oh, n, h, ho, nh, segs, T, d);   /* s [n][T] */
-            for (uint32_t i = 0; i < n; i++)
+            for (uint32_t i = 0; i < n; i++)   /* in row order: e row i overwrites s rows < i */
                 Z[i] = ebq_softmax_q8(e + (size_t)i * T, r + (size_t)i * T, segs, T);
             ebq_attn_sum(x, e, Z, n, h, ho, nh, T, d, sh, oh, n_oh);           /* a [n][d] */
             MARK(EBQ_STAGE_OUT, l);

@@ -4,11 +4,14 @@ One 16-byte aligned block; buffers in a fixed order, each start rounded up to 16
   h0, h1   int8 [T][d]           hn of the current / next layer (ping-pong; one when 1 layer)
   ho0, ho1 FP16 [T][nh]          their outlier channels (nh = largest hn outlier set)
   row buffers, ROWS = 4 token rows each (the forward pass runs four query rows together):
-  x        float [4][d]             x row, attention output, o1, o1 + o2
-  r        float [4][max(d,a*d,T)]  q', one score row, conv row, o2
   qb       int8 [4][max(d,a*d)]     quantized q' / a / u / [CLS] row
   qo       float [4][max_outliers]  their outlier channels
-  e        int16 [4][T]             softmax numerators (int8 values) of one query row
+  r        float [4][max(d,a*d)]    q', conv row, o2
+  x        float [4][d]             x row, attention output, o1, o1 + o2
+Two aliases keep the four-row arena near the two-row one (lifetimes as in forward.c):
+  s        float [4][T]  score rows, from r on into x (x is dead until softmax @ V writes it)
+  e        int16 [4][T]  softmax numerators, 2T bytes before r: row 0 over qb/qo (dead after
+                         the scores), row i >= 1 over score rows < i (already read; rows in order)
 No T x T buffer: attention runs four query rows at a time; the last layer only the [CLS] row.
 """
 
@@ -24,7 +27,7 @@ ROWS = 4                # EBQ_ROWS in runtime_c/src/arena.h
 @dataclass
 class ArenaPlan:
     T: int
-    buffers: list[tuple[str, int, int]]   # (name, offset, bytes)
+    buffers: list[tuple[str, int, int]]   # (name, offset, bytes); s and e overlap others
     total: int
 
 
@@ -41,13 +44,18 @@ def plan_arena(d: int, expansion: int, n_layers: int, max_h_outliers: int, max_o
     sizes.append(("ho0", T * max_h_outliers * 2))
     if n_layers > 1:
         sizes.append(("ho1", T * max_h_outliers * 2))
-    sizes += [("x", ROWS * 4 * d), ("r", ROWS * 4 * max(wide, T)), ("qb", ROWS * wide),
-              ("qo", ROWS * 4 * max_outliers), ("e", ROWS * 2 * T)]
+    sizes += [("qb", ROWS * wide), ("qo", ROWS * 4 * max_outliers)]
     at, bufs = 0, []
     for name, n in sizes:
         bufs.append((name, at, n))
         at = _up(at + n)
-    return ArenaPlan(T=T, buffers=bufs, total=at)
+    qb, e_row = bufs[-2][1], 2 * T
+    r = max(at, _up(qb + e_row))
+    e = (r - e_row) // ALIGN * ALIGN
+    rn = max(ROWS * 4 * wide, e + ROWS * e_row - r, ROWS * 4 * (T - d))
+    x = _up(r + rn)
+    bufs += [("r", r, rn), ("x", x, ROWS * 4 * d), ("s", r, ROWS * 4 * T), ("e", e, ROWS * e_row)]
+    return ArenaPlan(T=T, buffers=bufs, total=_up(x + ROWS * 4 * d))
 
 
 def plan_for(mq, T: int) -> ArenaPlan:
