@@ -143,3 +143,38 @@ def test_bad_arguments(bundled, tmp_path):
     assert r.returncode == 2 and b"status 1" in r.stderr          # max_len < 2
     r = subprocess.run([str(exe)], input=request(1, b"abc", b"d", 2), capture_output=True)
     assert r.returncode == 2 and b"status 1" in r.stderr          # pair needs max_len >= 3
+
+
+def script_tokenizer_json() -> str:
+    """A vocabulary of single characters (and their continuations) from every script the
+    adversarial strings use, with the checkpoint's normalizer and pre-tokenizer: reordered
+    combining marks, Hangul jamo, CJK and accents then change the ids instead of all ending
+    as [UNK] as they do with an English vocabulary."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    from .tokenizer_strings import pools
+
+    p = pools()
+    chars = sorted({c for k in ("kept_comb", "ascii", "latin", "hangul", "cjk", "greek_cyr")
+                    for c in p[k]} | {"\u0307"})
+    bert = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                      strip_accents=True, lowercase=True)
+    chars = sorted({bert.normalize_str(c).strip() for c in chars} - {""})
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[MASK]", "[SEP]"])}
+    for c in chars:
+        vocab.setdefault(c, len(vocab))
+        vocab.setdefault("##" + c, len(vocab))
+    for a, b in zip(chars[::7], chars[3::7], strict=False):     # some two-character tokens
+        vocab.setdefault(a + b, len(vocab))
+        vocab.setdefault("##" + a + b, len(vocab))
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = bert
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[MASK]", "[SEP]"])
+    return tok.to_str()
+
+
+def test_script_vocabulary(tmp_path):
+    js = script_tokenizer_json()
+    exe, enc = build_tool(js, tmp_path), from_json(js)
+    assert check_pieces(exe, enc, adversarial_strings(random.Random(4), 30_000)) == 30_000

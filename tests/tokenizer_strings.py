@@ -17,7 +17,14 @@ def _pools() -> dict[str, list[str]]:
     ctrl = [chr(c) for c in cps[:0x3000] if unicodedata.category(chr(c)) in ("Cc", "Cf")]
     space = [chr(c) for c in cps[:0x3100] if chr(c).isspace()] + ["\u200b", "\ufeff", "\x85"]
     punct = [chr(c) for c in cps[:0x10000] if unicodedata.category(chr(c)).startswith(("P", "S"))]
+    # non-starters the normalizer keeps: runs of them are put in canonical order
+    from tokenizers import normalizers
+    bert = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                      strip_accents=True, lowercase=True)
+    kept = [c for c in comb if bert.normalize_str(c)]
+    starter_marks = [c for c in marks if not unicodedata.combining(c)][:400]
     return {
+        "kept_comb": kept, "starter_marks": starter_marks,
         "ascii": [chr(c) for c in range(32, 127)],
         "latin": [chr(c) for c in range(0xC0, 0x250)] + [chr(c) for c in range(0x1E00, 0x1F00)],
         "greek_cyr": [chr(c) for c in range(0x370, 0x530)],
@@ -74,7 +81,7 @@ def adversarial_strings(rng: random.Random, count: int) -> list[bytes]:
     out: list[bytes] = [b"", b" ", b"\x00", "\ufffd".encode(), b"[SEP]", b"a" * 100,
                         b"a" * 101, ("é" * 100).encode(), ("é" * 101).encode()]
     while len(out) < count:
-        kind = rng.randrange(9)
+        kind = rng.randrange(10)
         if kind == 0:                              # any code point
             s = "".join(rng.choice(pools()["any"]) for _ in range(rng.randrange(1, 40)))
             out.append(s.encode())
@@ -105,6 +112,13 @@ def adversarial_strings(rng: random.Random, count: int) -> list[bytes]:
         elif kind == 7:                            # control, space and punctuation soup
             out.append(_random_text(rng, rng.randrange(1, 30),
                                     ["ctrl", "space", "punct", "ascii"]).encode())
+        elif kind == 8:                            # runs of kept non-starters to reorder
+            p = pools()
+            s = "".join(rng.choice(p["latin"] + p["ascii"] + p["hangul"]) +
+                        "".join(rng.choice(p["kept_comb"] * 4 + p["comb"] + p["starter_marks"])
+                                for _ in range(rng.randrange(1, 8)))
+                        for _ in range(rng.randrange(1, 6)))
+            out.append(s.encode())
         else:                                      # truncated multi-byte sequences
             s = _random_text(rng, rng.randrange(1, 10), names).encode()
             out.append(s[:rng.randrange(len(s) + 1)])
