@@ -5,7 +5,8 @@ psram_bytes, reserved_sram_bytes, weights_placement ("flash" | "sram"), arena_pl
 ("sram" | "psram"), pio_env, transport, counter.
 Optional keys: reserved_flash_bytes (code of runtime + firmware, default 64 KiB),
 arena_max_bytes (size of the RAM region the arena goes to, default sram - reserved, or psram),
-arena_section / weights_section (linker section names, default none), arena_region (text).
+arena_section / weights_section (linker section names, default none), arena_region (text),
+tokenizer ("auto": the on-device tokenizer when it fits, the default; "on"; "off").
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Board:
     arena_section: str = ""
     weights_section: str = ""
     arena_region: str = ""
+    tokenizer: str = "auto"
     extra: dict = field(default_factory=dict)
 
     def arena_capacity(self) -> int:
@@ -86,7 +88,11 @@ def load_board(name: str, directory: Path | None = None) -> Board:
     known_fields = set(Board.__dataclass_fields__) - {"extra"}
     kw = {k: v for k, v in data.items() if k in known_fields}
     extra = {k: v for k, v in data.items() if k not in known_fields}
+    if isinstance(kw.get("tokenizer"), bool):
+        kw["tokenizer"] = "on" if kw["tokenizer"] else "off"
     b = Board(**kw, extra=extra)
+    if b.tokenizer not in ("auto", "on", "off"):
+        raise EmbBertError(f"{path}: tokenizer must be 'auto', 'on' or 'off'")
     if b.weights_placement not in ("flash", "sram"):
         raise EmbBertError(f"{path}: weights_placement must be 'flash' or 'sram'")
     if b.arena_placement not in ("sram", "psram"):

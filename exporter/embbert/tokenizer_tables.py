@@ -22,10 +22,13 @@ Tables:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -35,6 +38,7 @@ MAX_CP = 0x110000
 SURROGATES = range(0xD800, 0xE000)
 SEP_CHAR = "\u2ff0"          # a starter that maps to itself: separates probes in one call
 HANGUL_BASE, HANGUL_COUNT = 0xAC00, 11172
+TABLES_VERSION = 1           # bump when the record layout changes (disk cache key)
 
 # record kinds (bits 28..31 of a record; runtime_c/src/tokenize.c has the same numbers)
 K_WORD, K_PUNCT, K_SPACE, K_DROP, K_BREAK, K_MAP1, K_SEQ, K_HANGUL, K_ISOLATE = range(9)
@@ -175,10 +179,8 @@ def _probe_classes(pre, chars: list[str]) -> dict[str, int]:
     return cls
 
 
-@lru_cache(maxsize=4)
-def _unicode_part(norm_json: str, pre_json: str) -> tuple:
-    """The Unicode tables depend only on the normalizer and pre-tokenizer (cached per
-    process: probing all code points takes a few seconds)."""
+def _probe(norm_json: str, pre_json: str) -> tuple:
+    """(cp -> normalized text when not itself, starters, pre-tokenizer class by character)."""
     from tokenizers import Tokenizer, models
 
     tok = Tokenizer(models.WordPiece({"[UNK]": 0}, unk_token="[UNK]"))
@@ -212,19 +214,53 @@ def _hangul(cp: int) -> str:
     return chr(0x1100 + l_) + chr(0x1161 + v) + (chr(0x11A7 + t) if t else "")
 
 
-def unicode_records(norm_json: str, pre_json: str) -> tuple[np.ndarray, list[int], dict]:
-    """Per code point record (uint32, see K_*), the sequence pool and statistics."""
-    out, starters, cls = _unicode_part(norm_json, pre_json)
+def _cache_path(norm_json: str, pre_json: str) -> Path:
+    import tokenizers
+
+    key = json.dumps([norm_json, pre_json, tokenizers.__version__,
+                      unicodedata.unidata_version, TABLES_VERSION])
+    name = f"unicode-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+    env = os.environ.get("EMBBERT_CACHE")
+    repo = Path(__file__).resolve().parents[2]
+    base = Path(env) if env else (repo / ".cache" if (repo / "runtime_c").is_dir()
+                                  else Path.home() / ".cache" / "embbert")
+    return base / "tokenizer" / name
+
+
+@lru_cache(maxsize=4)
+def unicode_records(norm_json: str, pre_json: str
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """(record per code point, sequence pool, pre-tokenizer class per normalized character,
+    statistics). Probing every code point takes ~15 s, so the result is cached on disk under
+    a key of everything it depends on (.cache/tokenizer/ or $EMBBERT_CACHE)."""
+    path = _cache_path(norm_json, pre_json)
+    try:
+        with np.load(path) as z:
+            return (z["rec"], z["pool"], z["cls"], json.loads(str(z["stats"])))
+    except (OSError, KeyError, ValueError):
+        pass
+    res = _unicode_records(norm_json, pre_json)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez_compressed(tmp, rec=res[0], pool=res[1], cls=res[2],
+                            stats=np.array(json.dumps(res[3])))
+        os.replace(tmp, path)
+    except OSError:
+        pass                      # a read-only location only costs the time next run
+    return res
+
+
+def _unicode_records(norm_json: str, pre_json: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    out, starters, cls = _probe(norm_json, pre_json)
     rec = np.zeros(MAX_CP, dtype=np.uint32)       # K_WORD, ccc 0
     pool: list[int] = []
     pool_at: dict[tuple, int] = {}
     hangul_ok = all(out.get(HANGUL_BASE + i) == _hangul(HANGUL_BASE + i)
                     for i in range(HANGUL_COUNT))
-    ud_disagree = 0
     for cp in _all_cps():
         c = chr(cp)
-        if _bert_by_unicodedata(c) != out.get(cp, c):
-            ud_disagree += 1
         if hangul_ok and HANGUL_BASE <= cp < HANGUL_BASE + HANGUL_COUNT:
             rec[cp] = K_HANGUL << 28
             continue
@@ -260,14 +296,17 @@ def unicode_records(norm_json: str, pre_json: str) -> tuple[np.ndarray, list[int
         rec[cp] = (K_SEQ << 28) | (len(elems) << 16) | pool_at[key]
     for cp in SURROGATES:
         rec[cp] = K_DROP << 28     # never decoded from UTF-8; U+FFFD is dropped as well
+    cls_arr = np.full(MAX_CP, 255, dtype=np.uint8)      # 255: never a normalized character
+    for ch, k in cls.items():
+        cls_arr[ord(ch)] = k
     stats = {"mapped_code_points": len(out), "hangul_algorithmic": hangul_ok,
-             "unicodedata_version": unicodedata.unidata_version,
-             "unicodedata_disagreements": ud_disagree}
-    return rec, pool, stats
+             "unicodedata_version": unicodedata.unidata_version}
+    return rec, np.array(pool, dtype=np.uint32), cls_arr, stats
 
 
-def _bert_by_unicodedata(c: str) -> str:
-    """BertNormalizer as written in `tokenizers`, with Python's unicodedata (for the report)."""
+def bert_by_unicodedata(c: str) -> str:
+    """BertNormalizer as `tokenizers` writes it, with Python's unicodedata: what the tables
+    would say without probing (the tests count where it differs)."""
     cp = ord(c)
     if cp in (0, 0xFFFD) or (c not in "\t\n\r" and unicodedata.category(c) in
                              ("Cc", "Cf", "Co", "Cs")):
@@ -310,14 +349,14 @@ def two_stage(rec: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]
 
 # ------------------------------------------------------------------------------ vocabulary
 
-def vocab_tables(vocab: dict[str, int], prefix: str, cls: dict[str, int]
+def vocab_tables(vocab: dict[str, int], prefix: str, cls: np.ndarray
                  ) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, int, int, int]:
     """Sorted word and continuation tables; unreachable tokens left out."""
     def word_ok(s: str) -> bool:   # every char can appear in a multi-char word
-        return bool(s) and all(cls.get(ch, -1) == C_WORD for ch in s)
+        return bool(s) and all(cls[ord(ch)] == C_WORD for ch in s)
 
     words = sorted((t.encode(), i) for t, i in vocab.items()
-                   if word_ok(t) or (len(t) == 1 and cls.get(t, -1) == C_PUNCT))
+                   if word_ok(t) or (len(t) == 1 and cls[ord(t)] == C_PUNCT))
     conts = sorted((t[len(prefix):].encode(), i) for t, i in vocab.items()
                    if prefix and t.startswith(prefix) and word_ok(t[len(prefix):]))
     entries = words + conts
@@ -330,8 +369,8 @@ def vocab_tables(vocab: dict[str, int], prefix: str, cls: dict[str, int]
         fb = [s[0] for s, _ in table]
         for b in range(257):
             first[t, b] = base + int(np.searchsorted(np.array(fb, dtype=np.int32), b))
-    dropped = len(vocab) - len(words)
-    return strings, offsets, ids, first, len(words), len(conts), dropped
+    kept = {i for _, i in entries}
+    return strings, offsets, ids, first, len(words), len(conts), len(vocab) - len(kept)
 
 
 # ---------------------------------------------------------------------------------- build
@@ -348,9 +387,9 @@ def build(tokenizer_json: str) -> TokenizerTables:
         raise EmbBertError("on-device tokenizer: vocabulary ids do not fit 16 bits")
     norm_json = json.dumps(js["normalizer"], sort_keys=True)
     pre_json = json.dumps(js["pre_tokenizer"], sort_keys=True)
-    rec, pool, stats = unicode_records(norm_json, pre_json)
+    rec, pool, cls, stats = unicode_records(norm_json, pre_json)
+    stats = dict(stats)
     s1, s2, records, shift = two_stage(rec)
-    _, _, cls = _unicode_part(norm_json, pre_json)
     strings, offsets, ids, first, nw, nc, dropped = vocab_tables(
         vocab, model.get("continuing_subword_prefix") or "", cls)
     specials = sorted(((t["content"].encode(), int(t["id"]))
@@ -358,11 +397,11 @@ def build(tokenizer_json: str) -> TokenizerTables:
     unk = model.get("unk_token", "[UNK]")
     if unk not in vocab:
         raise EmbBertError(f"on-device tokenizer: unk token {unk!r} not in the vocabulary")
-    stats.update({"vocab_entries": nw + nc, "vocab_unreachable_tokens": dropped,
-                  "vocab_string_bytes": len(strings)})
-    return TokenizerTables(stage1=s1, stage2=s2, records=records,
-                           pool=np.array(pool, dtype=np.uint32), shift=shift, strings=strings,
-                           offsets=offsets, ids=ids, first=first, n_words=nw, n_conts=nc,
+    stats.update({"vocab_word_entries": nw, "vocab_continuation_entries": nc,
+                  "vocab_tokens_left_out": dropped, "vocab_string_bytes": len(strings)})
+    return TokenizerTables(stage1=s1, stage2=s2, records=records, pool=pool, shift=shift,
+                           strings=strings, offsets=offsets, ids=ids, first=first, n_words=nw,
+                           n_conts=nc,
                            specials=specials, unk_id=int(vocab[unk]),
                            max_word_chars=int(model.get("max_input_chars_per_word", 100)),
                            stats=stats)
@@ -434,3 +473,45 @@ def render_c(t: TokenizerTables, cls_id: int, sep_id: int) -> tuple[str, str]:
          f"#define EBQ_TOK_WORK_BYTES {t.work_bytes()}u /* ebq_tokenize working memory */\n"
          f"extern const ebq_tokenizer ebq_tokenizer_data;\n")
     return c, h
+
+
+# --------------------------------------------------------------------------- export policy
+
+MODES = ("auto", "on", "off")
+
+
+def for_export(tokenizer_json: str, mode: str, flash_left: int, ram_left: int,
+               cls_id: int, sep_id: int) -> tuple[str, str, dict]:
+    """(model_data.c part, model_data.h part, report section) for a board's `tokenizer` mode:
+    "on" builds it or fails, "auto" builds it when the checkpoint's tokenizer is supported and
+    the tables fit the flash left after the model, "off" leaves it out (the device then takes
+    token ids only)."""
+    off_h = "#define EBQ_HAS_TOKENIZER 0\n"
+    if mode not in MODES:
+        raise EmbBertError(f"tokenizer mode {mode!r}: use one of {', '.join(MODES)}")
+    if mode == "off":
+        return "", off_h, {"enabled": False, "reason": "off for this board or export"}
+    if not tokenizer_json:
+        if mode == "on":
+            raise EmbBertError("on-device tokenizer asked for, but the checkpoint carries none")
+        return "", off_h, {"enabled": False, "reason": "checkpoint carries no tokenizer"}
+    try:
+        t = build(tokenizer_json)
+    except EmbBertError as e:
+        if mode == "on":
+            raise
+        return "", off_h, {"enabled": False, "reason": str(e)}
+    flash, ram = t.flash_bytes(), t.work_bytes()
+    sec = {"enabled": True, "flash_bytes": flash, "ram_bytes": ram,
+           "ram_note": "ebq_tokenize working memory; the firmware lends it from the arena",
+           "tables": {"unicode": int(t.stage1.nbytes + t.stage2.nbytes + t.records.nbytes
+                                     + t.pool.nbytes),
+                      "vocabulary": int(len(t.strings) + t.offsets.nbytes + t.ids.nbytes
+                                        + t.first.nbytes)},
+           "max_input_chars_per_word": t.max_word_chars, **t.stats}
+    if mode == "auto" and (flash > flash_left or ram > ram_left):
+        return "", off_h, {"enabled": False, "flash_bytes": flash, "ram_bytes": ram,
+                           "reason": f"does not fit: {flash:,} B of tables, {flash_left:,} B "
+                                     f"of flash left after the model"}
+    c, h = render_c(t, cls_id, sep_id)
+    return c, h, sec
