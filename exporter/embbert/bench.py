@@ -190,6 +190,68 @@ def run_device(dev: Device, seqs: Sequence[Seq],
     return np.asarray(logits, np.float32), np.asarray(counts, np.int64)
 
 
+def sample_bytes(e: Example) -> tuple[bytes, bytes | None]:
+    return e.text_a.encode(), None if e.text_b is None else e.text_b.encode()
+
+
+def fits_text_frame(info: P.DeviceInfo, e: Example) -> bool:
+    a, b = sample_bytes(e)
+    return len(P.encode_infer_text(a, b)) <= info.max_payload
+
+
+def run_device_text(dev: Device, examples: Sequence[Example],
+                    progress: Callable[[int], object] | None = None) -> TextRun:
+    """INFER_TEXT for each example: the device tokenizes the raw UTF-8 itself."""
+    out = TextRun([], [], [], [])
+    for i, e in enumerate(examples):
+        a, b = sample_bytes(e)
+        try:
+            r = dev.infer_text(a, b)
+        except DeviceTimeout as err:
+            raise BenchError(f"sample {i + 1}/{len(examples)} ({len(a)} bytes of text): the "
+                             f"device stopped answering ({err})") from err
+        except (P.DeviceError, P.ProtocolError, TransportError) as err:
+            raise BenchError(f"sample {i + 1}/{len(examples)}: {err}") from err
+        out.logits.append(r.logits)
+        out.counts.append(r.count)
+        out.tokenize_counts.append(r.tokenize_count)
+        out.seqs.append((r.ids, r.segs))
+        if progress:
+            progress(1)
+    return out
+
+
+@dataclass
+class TextRun:
+    """What INFER_TEXT returned per sample."""
+    logits: list[list[float]]
+    counts: list[int]             # ebq_infer alone
+    tokenize_counts: list[int]
+    seqs: list[Seq]               # the ids and segments the device used
+
+
+def tokenizer_summary(run: BenchRun) -> dict[str, object]:
+    """ids agreement with the host tokenizer and the cost of tokenizing on the device."""
+    t = run.text
+    if t is None:
+        return {}
+    unit = run.info.counter
+    agree = [d == h for d, h in zip(t.seqs, run.samples.seqs, strict=True)]
+    nbytes = np.array([len(a) + (len(b) if b is not None else 0)
+                       for a, b in map(sample_bytes, run.samples.examples)], np.float64)
+    tok = np.asarray(t.tokenize_counts, np.float64)
+    per_byte = tok / np.maximum(nbytes, 1)
+    total = tok + np.asarray(t.counts, np.float64)
+    return {"ids_agreement": float(np.mean(agree)),
+            "ids_disagreeing_samples": [i for i, ok in enumerate(agree) if not ok][:20],
+            f"tokenize_{unit}_median": float(np.median(tok)),
+            f"tokenize_{unit}_p95": float(np.percentile(tok, 95)),
+            f"tokenize_{unit}_per_byte_median": float(np.median(per_byte)),
+            f"tokenize_{unit}_per_byte_p95": float(np.percentile(per_byte, 95)),
+            "tokenize_share_of_total": float(tok.sum() / total.sum()) if total.sum() else None,
+            "text_bytes_median": float(np.median(nbytes))}
+
+
 # ---------------------------------------------------------------------------- summary
 
 @dataclass
@@ -204,6 +266,7 @@ class BenchRun:
     quant: np.ndarray            # [N, C]
     quant_how: str
     export_report: dict | None = None
+    text: TextRun | None = None  # INFER_TEXT (--on-device-tokenizer / --text)
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -276,7 +339,7 @@ def summarize(run: BenchRun) -> dict[str, object]:
         "device_max_len": run.info.config["max_len"], "arena_bytes": run.info.arena_bytes,
         "quant_reference": run.quant_how, "bit_exact_quant": bit_exact,
         **_compare(run.device, run.fp32, "fp32"), **_compare(run.device, run.quant, "quant"),
-        **_task_scores(run), **_cost(run, lengths)}
+        **_task_scores(run), **_cost(run, lengths), **tokenizer_summary(run)}
     rep = run.export_report
     if rep and rep.get("model_sha256") == run.sha:
         s["flash_bytes"] = rep.get("flash_bytes")
@@ -341,6 +404,17 @@ def format_table(s: dict) -> str:
          "-" if s["latency_ms_median"] is None else
          f"median {s['latency_ms_median']:.2f} ms, p95 {s['latency_ms_p95']:.2f} ms"),
     ]
+    if s.get("ids_agreement") is not None:
+        rows += [
+            ("ids agreement (device tokenizer)", _pct(s["ids_agreement"])),
+            (f"tokenize {unit}", f"median {_num(s[f'tokenize_{unit}_median'])}, p95 "
+                                 f"{_num(s[f'tokenize_{unit}_p95'])} "
+                                 f"({_pct(s['tokenize_share_of_total'])} of tokenize + infer)"),
+            (f"tokenize {unit}/input byte",
+             f"median {s[f'tokenize_{unit}_per_byte_median']:.1f}, p95 "
+             f"{s[f'tokenize_{unit}_per_byte_p95']:.1f} (text median "
+             f"{s['text_bytes_median']:g} B)"),
+        ]
     if s.get("flash_bytes"):
         rows.append(("model data in flash", f"{s['flash_bytes']:,} B"))
     w = max(len(k) for k, _ in rows)
