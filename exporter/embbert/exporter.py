@@ -106,8 +106,8 @@ def _sha_bytes(sha: str) -> str:
 
 
 def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int,
-           tokenizer_c: str = "", tokenizer_h: str = "#define EBQ_HAS_TOKENIZER 0\n"
-           ) -> tuple[str, str, list, int]:
+           tokenizer_c: str = "", tokenizer_h: str = "#define EBQ_HAS_TOKENIZER 0\n",
+           labels: list[str] | None = None) -> tuple[str, str, list, int]:
     cfg = mq.config
     arr = _Arrays(const=board.weights_placement == "flash")
     emb = []
@@ -154,6 +154,7 @@ def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int,
         "rms_eps": hex_f32(mq.rms_eps), "tok_proj": tok_proj, "pos_proj": pos_proj,
         "layers": layers, "classifier": classifier, "n_layers": len(layers),
         "tokenizer_c": tokenizer_c, "tokenizer_h": tokenizer_h,
+        "labels": label_names(labels or [], cfg.num_labels),
     }
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -161,6 +162,17 @@ def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int,
     h = env.get_template("model_data.h.j2").render(**ctx)
     c = env.get_template("model_data.c.j2").render(**ctx)
     return h, c, arr.tensors, arr.padded_bytes
+
+
+def label_names(labels: list[str], n: int) -> list[str]:
+    """C string literals of the label names (the checkpoint's; "label k" when it has none)."""
+    names = list(labels[:n]) + [f"label {k}" for k in range(len(labels), n)]
+    return ['"' + name.encode("utf-8").decode("latin-1").translate(_C_ESCAPE) + '"'
+            for name in names]
+
+
+_C_ESCAPE = {**{i: f"\\{i:03o}" for i in range(256) if not 32 <= i < 127},
+             ord('"'): '\\"', ord("\\"): "\\\\", ord("?"): "\\?"}
 
 
 # ------------------------------------------------------------------------------------ report
@@ -237,7 +249,8 @@ def format_table(report: dict, board: Board) -> str:
 
 def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha256: str = "",
                      checkpoint: str = "", tokenizer_json: str = "",
-                     tokenizer: str | None = None) -> ExportResult:
+                     tokenizer: str | None = None, labels: list[str] | None = None
+                     ) -> ExportResult:
     """Render, plan and (when it fits and out_dir is given) write the generated files.
     `tokenizer` (auto/on/off, default the board's) adds the on-device tokenizer tables."""
     from .model import CLS_ID, SEP_ID
@@ -248,7 +261,7 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
     tok_c, tok_h, tok = for_export(tokenizer_json, tokenizer or board.tokenizer,
                                    board.flash_capacity() - model_flash,
                                    board.arena_capacity(), CLS_ID, SEP_ID)
-    h, c, tensors, padded = render(mq, board, sha256, arena, tok_c, tok_h)
+    h, c, tensors, padded = render(mq, board, sha256, arena, tok_c, tok_h, labels)
     report = build_report(mq, board, sha256, tensors, checkpoint, padded, tok)
     table = format_table(report, board)
     if not report["fits"] or out_dir is None:
@@ -305,7 +318,8 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
     mq.meta["calibration"] = how
     res = export_quantized(mq, board, out_dir if out_dir is not None else default_out_dir(),
                            sha256=sha, checkpoint=str(Path(ckpt_path).resolve()),
-                           tokenizer_json=ckpt.tokenizer or "", tokenizer=tokenizer)
+                           tokenizer_json=ckpt.tokenizer or "", tokenizer=tokenizer,
+                           labels=list(ckpt.labels or []))
     return res, mq
 
 

@@ -471,7 +471,8 @@ def render_c(t: TokenizerTables, cls_id: int, sep_id: int) -> tuple[str, str]:
          "flash. */\n" + "\n".join(p for p in parts if p) + "\n" + desc)
     h = (f"#define EBQ_HAS_TOKENIZER 1\n"
          f"#define EBQ_TOK_WORK_BYTES {t.work_bytes()}u /* ebq_tokenize working memory */\n"
-         f"extern const ebq_tokenizer ebq_tokenizer_data;\n")
+         f"extern const ebq_tokenizer ebq_tokenizer_data;\n"
+         f"#define EBQ_TOKENIZER (&ebq_tokenizer_data)\n")
     return c, h
 
 
@@ -486,7 +487,7 @@ def for_export(tokenizer_json: str, mode: str, flash_left: int, ram_left: int,
     "on" builds it or fails, "auto" builds it when the checkpoint's tokenizer is supported and
     the tables fit the flash left after the model, "off" leaves it out (the device then takes
     token ids only)."""
-    off_h = "#define EBQ_HAS_TOKENIZER 0\n"
+    off_h = "#define EBQ_HAS_TOKENIZER 0\n#define EBQ_TOKENIZER ((const ebq_tokenizer *)0)\n"
     if mode not in MODES:
         raise EmbBertError(f"tokenizer mode {mode!r}: use one of {', '.join(MODES)}")
     if mode == "off":

@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 /* Generated tables (see exporter/embbert/tokenizer_tables.py for what each holds). */
-typedef struct {
+typedef struct ebq_tokenizer_s {
     const uint8_t *stage1_u8;    /* code point >> shift -> block (one of the two is set) */
     const uint16_t *stage1_u16;
     const uint16_t *stage2;      /* [block << shift | low bits] -> record index */
