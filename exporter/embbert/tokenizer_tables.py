@@ -487,7 +487,8 @@ def for_export(tokenizer_json: str, mode: str, flash_left: int, ram_left: int,
     "on" builds it or fails, "auto" builds it when the checkpoint's tokenizer is supported and
     the tables fit the flash left after the model, "off" leaves it out (the device then takes
     token ids only)."""
-    off_h = "#define EBQ_HAS_TOKENIZER 0\n#define EBQ_TOKENIZER ((const ebq_tokenizer *)0)\n"
+    off_h = ("#define EBQ_HAS_TOKENIZER 0\n#define EBQ_TOK_WORK_BYTES 0u\n"
+             "#define EBQ_TOKENIZER ((const ebq_tokenizer *)0)\n")
     if mode not in MODES:
         raise EmbBertError(f"tokenizer mode {mode!r}: use one of {', '.join(MODES)}")
     if mode == "off":
