@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # torch loads slowly: keep `--help` and the errors fast
     from .checkpoint import Checkpoint
 
 Seq = tuple[list[int], list[int]]
+R = TypeVar("R")
 REPORT_NAME = "export_report.json"
 DEFAULT_LIMIT = 100
 
@@ -171,18 +172,23 @@ def fp32_reference(ckpt: Checkpoint, seqs: Sequence[Seq]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- device
 
+def _ask(i: int, n: int, what: str, call: Callable[[], R]) -> R:
+    """One device request for sample i of n; any failure becomes a BenchError naming it."""
+    try:
+        return call()
+    except DeviceTimeout as e:
+        raise BenchError(f"sample {i + 1}/{n} ({what}): the device stopped answering ({e})"
+                         ) from e
+    except (P.DeviceError, P.ProtocolError, TransportError) as e:
+        raise BenchError(f"sample {i + 1}/{n} ({what}): {e}") from e
+
+
 def run_device(dev: Device, seqs: Sequence[Seq],
                progress: Callable[[int], object] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Device logits [N, C] float32 and counter values [N]; any failure names the sample."""
     logits, counts = [], []
     for i, (ids, segs) in enumerate(seqs):
-        try:
-            r = dev.infer(ids, segs)
-        except DeviceTimeout as e:
-            raise BenchError(f"sample {i + 1}/{len(seqs)} (T={len(ids)}): the device stopped "
-                             f"answering ({e})") from e
-        except (P.DeviceError, P.ProtocolError, TransportError) as e:
-            raise BenchError(f"sample {i + 1}/{len(seqs)} (T={len(ids)}): {e}") from e
+        r = _ask(i, len(seqs), f"T={len(ids)}", lambda: dev.infer(ids, segs))  # noqa: B023
         logits.append(r.logits)
         counts.append(r.count)
         if progress:
@@ -205,13 +211,8 @@ def run_device_text(dev: Device, examples: Sequence[Example],
     out = TextRun([], [], [], [])
     for i, e in enumerate(examples):
         a, b = sample_bytes(e)
-        try:
-            r = dev.infer_text(a, b)
-        except DeviceTimeout as err:
-            raise BenchError(f"sample {i + 1}/{len(examples)} ({len(a)} bytes of text): the "
-                             f"device stopped answering ({err})") from err
-        except (P.DeviceError, P.ProtocolError, TransportError) as err:
-            raise BenchError(f"sample {i + 1}/{len(examples)}: {err}") from err
+        r = _ask(i, len(examples), f"{len(a)} bytes of text",
+                 lambda: dev.infer_text(a, b))  # noqa: B023
         out.logits.append(r.logits)
         out.counts.append(r.count)
         out.tokenize_counts.append(r.tokenize_count)
