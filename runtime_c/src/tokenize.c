@@ -41,38 +41,63 @@ static uint32_t record_of(const ebq_tokenizer *t, uint32_t cp) {
     return t->records[t->stage2[(blk << t->shift) | lo]];
 }
 
-static uint32_t str_off(const ebq_tokenizer *t, uint32_t i) {
-    return t->off32 ? t->off32[i] : t->off16[i];
+#if defined(__GNUC__)
+#define EBQ_INLINE static inline __attribute__((always_inline))
+#else
+#define EBQ_INLINE static inline
+#endif
+
+/* String offsets are uint16 or uint32 (whichever pointer is set); the walk below is inlined
+ * once per width with the other pointer NULL, so its loops carry no width test. */
+EBQ_INLINE uint32_t off_at(const uint16_t *o16, const uint32_t *o32, uint32_t i) {
+    return o32 ? o32[i] : o16[i];
 }
 
 /* Longest vocabulary entry of table `which` (0 word starts, 1 continuations) that is a prefix
- * of s[0..n): its byte length (0 if none) and id. All entries in [lo, hi) share s[0..k). */
-static uint32_t longest_prefix(const ebq_tokenizer *t, uint32_t which, const uint8_t *s, uint32_t n,
-                               uint16_t *id) {
+ * of s[0..n): its byte length (0 if none) and id. All entries in [lo, hi) share s[0..k); per
+ * byte, a binary search finds the first entry with byte k >= s[k] (none equal: done) and a
+ * galloping search the end of those equal to it (mostly a few). */
+EBQ_INLINE uint32_t prefix_walk(const ebq_tokenizer *t, const uint16_t *o16, const uint32_t *o32,
+                                uint32_t which, const uint8_t *s, uint32_t n, uint16_t *id) {
+    const uint8_t *str = t->strings;
     uint32_t lo = t->first[which * 257u + s[0]], hi = t->first[which * 257u + s[0] + 1u];
     uint32_t best = 0;
     for (uint32_t k = 1;; k++) {
-        if (lo < hi && str_off(t, lo + 1u) - str_off(t, lo) == k) { /* exact match sorts first */
-            best = k;
+        if (lo < hi && off_at(o16, o32, lo + 1u) - off_at(o16, o32, lo) == k) {
+            best = k; /* an exact match sorts first */
             *id = t->ids[lo];
             lo++;
         }
         if (k == n || lo >= hi) break;
-        uint8_t c = s[k];
-        uint32_t a = lo, b = hi; /* first entry with byte k >= c */
+        const uint8_t c = s[k];
+        uint32_t a = lo, b = hi;
         while (a < b) {
-            uint32_t m = a + (b - a) / 2u;
-            if (t->strings[str_off(t, m) + k] < c) a = m + 1u; else b = m;
+            const uint32_t m = a + (b - a) / 2u;
+            if (str[off_at(o16, o32, m) + k] < c) a = m + 1u; else b = m;
         }
         lo = a;
-        b = hi; /* first entry with byte k > c */
+        if (lo >= hi || str[off_at(o16, o32, lo) + k] != c) break;
+        uint32_t good = lo, step = 1u, probe = lo + 1u;
+        while (probe < hi && str[off_at(o16, o32, probe) + k] == c) {
+            good = probe;
+            step *= 2u;
+            probe = good + step;
+        }
+        a = good + 1u;
+        b = probe < hi ? probe : hi;
         while (a < b) {
-            uint32_t m = a + (b - a) / 2u;
-            if (t->strings[str_off(t, m) + k] <= c) a = m + 1u; else b = m;
+            const uint32_t m = a + (b - a) / 2u;
+            if (str[off_at(o16, o32, m) + k] <= c) a = m + 1u; else b = m;
         }
         hi = a;
     }
     return best;
+}
+
+static uint32_t longest_prefix(const ebq_tokenizer *t, uint32_t which, const uint8_t *s,
+                               uint32_t n, uint16_t *id) {
+    return t->off32 ? prefix_walk(t, NULL, t->off32, which, s, n, id)
+                    : prefix_walk(t, t->off16, NULL, which, s, n, id);
 }
 
 static void emit(tok_state *st, uint16_t id) {
