@@ -164,11 +164,15 @@ def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int,
     return h, c, arr.tensors, arr.padded_bytes
 
 
+def label_list(labels: list[str], n: int) -> list[str]:
+    """The n label names: the checkpoint's, "label k" where it has none."""
+    return list(labels[:n]) + [f"label {k}" for k in range(len(labels), n)]
+
+
 def label_names(labels: list[str], n: int) -> list[str]:
-    """C string literals of the label names (the checkpoint's; "label k" when it has none)."""
-    names = list(labels[:n]) + [f"label {k}" for k in range(len(labels), n)]
+    """C string literals of the label names (UTF-8 bytes, escaped)."""
     return ['"' + name.encode("utf-8").decode("latin-1").translate(_C_ESCAPE) + '"'
-            for name in names]
+            for name in label_list(labels, n)]
 
 
 _C_ESCAPE = {**{i: f"\\{i:03o}" for i in range(256) if not 32 <= i < 127},
@@ -179,7 +183,7 @@ _C_ESCAPE = {**{i: f"\\{i:03o}" for i in range(256) if not 32 <= i < 127},
 
 def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
                  checkpoint: str, padded_bytes: int | None = None,
-                 tokenizer: dict | None = None) -> dict:
+                 tokenizer: dict | None = None, labels: list[str] | None = None) -> dict:
     cfg = mq.config
     weights = sum(b for _, b in tensors)
     wsec = board.weights_placement
@@ -192,7 +196,10 @@ def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
     data = weights if padded_bytes is None else padded_bytes   # with 16-byte alignment
     tok = tokenizer or {"enabled": False}
     tok_flash = tok.get("flash_bytes", 0) if tok["enabled"] else 0
-    flash = (data if wsec == "flash" else 0) + desc + tok_flash
+    names = label_list(labels or [], cfg.num_labels)
+    # the label strings (UTF-8 with NUL) and their pointer table
+    label_bytes = sum(len(n.encode()) + 1 for n in names) + TARGET_PTR * len(names)
+    flash = (data if wsec == "flash" else 0) + desc + tok_flash + label_bytes
     asec = board.arena_placement
     rows = [{"name": n, "bytes": int(b), "section": wsec} for n, b in tensors]
     rows.append({"name": "model descriptors (ebq_model, ebq_layer)", "bytes": desc,
@@ -200,6 +207,7 @@ def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
     if data > weights:
         rows.append({"name": "alignment padding (16-byte arrays)", "bytes": data - weights,
                      "section": wsec})
+    rows.append({"name": "label names", "bytes": label_bytes, "section": "flash"})
     if tok_flash:
         rows.append({"name": "tokenizer tables (Unicode + vocabulary)", "bytes": tok_flash,
                      "section": "flash"})
@@ -257,12 +265,13 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
     from .tokenizer_tables import for_export
     arena = plan_for(mq, mq.config.max_len).total
     _, _, tensors, padded = render(mq, board, sha256, arena)
-    model_flash = build_report(mq, board, sha256, tensors, checkpoint, padded)["flash_bytes"]
+    model_flash = build_report(mq, board, sha256, tensors, checkpoint, padded,
+                               labels=labels)["flash_bytes"]
     tok_c, tok_h, tok = for_export(tokenizer_json, tokenizer or board.tokenizer,
                                    board.flash_capacity() - model_flash,
                                    board.arena_capacity(), CLS_ID, SEP_ID)
     h, c, tensors, padded = render(mq, board, sha256, arena, tok_c, tok_h, labels)
-    report = build_report(mq, board, sha256, tensors, checkpoint, padded, tok)
+    report = build_report(mq, board, sha256, tensors, checkpoint, padded, tok, labels)
     table = format_table(report, board)
     if not report["fits"] or out_dir is None:
         return ExportResult(out_dir=None, report=report, table=table)
