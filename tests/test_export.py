@@ -27,7 +27,7 @@ CFG = EmbBertConfig(vocab_size=300, max_len=24, d_model=32, reduced_dim=8, n_lay
                     conv_kernel=4, expansion=1, num_labels=2)
 REPORT_KEYS = {"board", "format_version", "model_sha256", "weights_bytes", "flash_bytes",
                "arena_bytes", "arena_bytes_by_seq_len", "fits", "tensors", "checkpoint",
-               "quantization"}
+               "quantization", "tokenizer"}
 
 
 @pytest.fixture(scope="module")

@@ -89,7 +89,7 @@ def test_info_round_trip():
                         clock_hz=25_000_000, counter="instructions", init_status=0,
                         board="qemu-m4")
     payload = P.encode_info(info)
-    assert len(payload) == 87 + len("qemu-m4")
+    assert len(payload) == 87 + len("qemu-m4") + 1    # + feature byte (v2)
     assert P.decode_info(payload) == info
     assert info.max_t == 512
     with pytest.raises(P.ProtocolError):

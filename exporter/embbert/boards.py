@@ -8,7 +8,8 @@ Optional keys: reserved_flash_bytes (code of runtime + firmware, default 64 KiB)
 arena_max_bytes (size of the RAM region the arena goes to, default sram - reserved, or psram),
 arena_section / weights_section (linker section names, default none), arena_region (text),
 estimate_board (the real board whose clock_hz turns this emulated board's instruction counts
-into a latency estimate).
+into a latency estimate), tokenizer ("auto": the on-device tokenizer when it fits, the
+default; "on"; "off").
 Optional tables: [build] for a board this machine builds (host, QEMU): cc, platform (the glue in
 firmware/platform/<platform>/), machine (compile and link flags; -mcpu/-mfpu must name cpu and
 fpu), cflags, ldscript (repository-relative, "" for none), ldflags, libs; [emulator] for a board
@@ -81,6 +82,7 @@ class Board:
     estimate_board: str = ""
     build: Build | None = None
     emulator: Emulator | None = None
+    tokenizer: str = "auto"
     extra: dict = field(default_factory=dict)
 
     def arena_capacity(self) -> int:
@@ -125,7 +127,11 @@ def load_board(name: str, directory: Path | None = None) -> Board:
     known_fields = set(Board.__dataclass_fields__) - {"extra", "build", "emulator"}
     kw = {k: v for k, v in data.items() if k in known_fields}
     extra = {k: v for k, v in data.items() if k not in known_fields | {"build", "emulator"}}
+    if isinstance(kw.get("tokenizer"), bool):
+        kw["tokenizer"] = "on" if kw["tokenizer"] else "off"
     b = Board(**kw, build=_build(path, data), emulator=_emulator(path, data), extra=extra)
+    if b.tokenizer not in ("auto", "on", "off"):
+        raise EmbBertError(f"{path}: tokenizer must be 'auto', 'on' or 'off'")
     if b.weights_placement not in ("flash", "sram"):
         raise EmbBertError(f"{path}: weights_placement must be 'flash' or 'sram'")
     if b.arena_placement not in ("sram", "psram"):

@@ -5,6 +5,7 @@ and for which board, from boards/<name>.toml's [build] table.
     build_firmware("host", out, sanitize=True)   the same on the host, pipe transport, ASan/UBSan
     build_program("qemu-m4", out, [main.c], generated_dir=gen)   a bare-metal program (perf)
     build_run(model_dir, build) / build_shared(build) / build_layout(build)   host tools (tests)
+    build_tokenize(tables_c, out)            the tokenizer's host tool (parity tests)
 
 The runtime's kernels: the files of src/arch/<kernels>/ replace the src/ref/ files of the same
 name (`runtime_sources`); runtime_c/select_kernels.py applies the same rule for PlatformIO.
@@ -237,6 +238,15 @@ def build_shared(build: str | os.PathLike, sanitize: bool = False, kernels: str 
     cflags (e.g. "-march=native") reach the ISA-specific paths of src/arch/vec."""
     return build_host_tool(Path(build).resolve() / "libembbert.so", [], kernels=kernels,
                       sanitize=sanitize, cflags=cflags, shared=True)
+
+
+def build_tokenize(tables_c: Path, out: Path, sanitize: bool = False) -> Path:
+    """tools/ebq_tokenize over the tokenizer tables in tables_c (a model_data.c, or the tables
+    alone): the tokenizer parity tests' host tool."""
+    tables_c = Path(tables_c).resolve()
+    return build_host_tool(Path(out).resolve(), [RUNTIME / "src" / "tokenize.c",
+                                                 TOOLS / "ebq_tokenize.c", tables_c],
+                           sanitize=sanitize, cflags=f"-I{tables_c.parent}", runtime=False)
 
 
 def build_layout(build: str | os.PathLike) -> Path:

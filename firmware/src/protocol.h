@@ -1,9 +1,9 @@
-/* Wire constants of the EmbBERT-Q serial protocol, version 1 (docs/PROTOCOL.md).
+/* Wire constants of the EmbBERT-Q serial protocol, version 2 (docs/PROTOCOL.md).
  * Mirrored in exporter/embbert/protocol.py; tests/test_protocol_c.py checks the two agree. */
 #ifndef EBQ_FW_PROTOCOL_H
 #define EBQ_FW_PROTOCOL_H
 
-#define EBQ_PROTOCOL_VERSION 1u
+#define EBQ_PROTOCOL_VERSION 2u
 
 /* Frame: magic(2) type(1) seq(u16) len(u16) payload[len] crc16(u16), little-endian;
  * the CRC covers type..payload (everything but the magic and itself). */
@@ -27,10 +27,13 @@
 #define EBQ_TYPE_PING 0x01u  /* payload: anything; answered by PONG with the same bytes */
 #define EBQ_TYPE_INFO 0x02u  /* payload: empty */
 #define EBQ_TYPE_INFER 0x03u /* payload: T u16, ids u16[T], segs u8[T] */
+/* payload: flags u8 (bit 0: a pair), na u16, a[na] UTF-8, then for a pair nb u16, b[nb] */
+#define EBQ_TYPE_INFER_TEXT 0x04u
 #define EBQ_TYPE_RESPONSE 0x80u
 #define EBQ_TYPE_PONG (EBQ_TYPE_PING | EBQ_TYPE_RESPONSE)
 #define EBQ_TYPE_INFO_RESP (EBQ_TYPE_INFO | EBQ_TYPE_RESPONSE)
 #define EBQ_TYPE_INFER_RESP (EBQ_TYPE_INFER | EBQ_TYPE_RESPONSE)
+#define EBQ_TYPE_INFER_TEXT_RESP (EBQ_TYPE_INFER_TEXT | EBQ_TYPE_RESPONSE)
 /* payload: status u8 (ebq_status), type u8 of the offending frame; seq echoes the offender's. */
 #define EBQ_TYPE_ERROR 0xFFu
 
@@ -48,10 +51,17 @@
 #define EBQ_INFO_BOARD_LEN 86u   /* u8 n, then n bytes of board name (no NUL) */
 #define EBQ_INFO_BOARD 87u
 #define EBQ_INFO_MAX_BOARD 32u
+/* After the board name (v2): u8 feature bits. */
+#define EBQ_FEATURE_TOKENIZER 0x01u /* INFER_TEXT works: the build has the tokenizer tables */
 
 /* INFER response payload: status u8 (EBQ_OK; failures come as ERROR frames), n_labels u8,
  * T u16, count u64, logits f32[n_labels]. */
 #define EBQ_INFER_RESP_FIXED 12u
+
+/* INFER_TEXT response payload: status u8, n_labels u8, T u16, tokenize count u64, infer count
+ * u64, logits f32[n_labels], ids u16[T], segs u8[T]. */
+#define EBQ_INFER_TEXT_RESP_FIXED 20u
+#define EBQ_TEXT_FLAG_PAIR 0x01u
 
 /* What the INFER count measures. */
 #define EBQ_COUNTER_NONE 0u

@@ -1,4 +1,4 @@
-/* Request handling for PING, INFO and INFER (payload layouts in protocol.h). Every request is
+/* Request handling for PING, INFO, INFER and INFER_TEXT (payload layouts in protocol.h). Every request is
  * validated here before the runtime sees it, so a malformed or out-of-range request gets a named
  * ERROR frame and never touches the arena. */
 #include "server.h"
@@ -27,6 +27,15 @@ static ebq_status init_status = EBQ_NOT_INITIALIZED;
 static uint16_t ids[EBQ_FW_MAX_T]; /* aligned copy: ids sit at an odd payload offset */
 static float logits[EBQ_FW_MAX_LABELS];
 static const char board_name[] = EBQ_BOARD_NAME;
+
+#if defined(EBQ_HAS_TOKENIZER) && EBQ_HAS_TOKENIZER
+#define HAS_TOKENIZER 1
+static uint8_t text_segs[EBQ_FW_MAX_T];
+/* The tokenizer borrows the arena: it is done before ebq_infer starts. */
+_Static_assert(EBQ_ARENA_BYTES >= EBQ_TOK_WORK_BYTES, "arena smaller than the tokenizer needs");
+#else
+#define HAS_TOKENIZER 0
+#endif
 
 void ebq_server_init(void) {
     init_status = ebq_init(&ctx, &ebq_model_data, arena, sizeof arena);
@@ -71,7 +80,8 @@ static size_t info_reply(const ebq_frame_event *ev, uint8_t *out) {
     if (n > EBQ_INFO_MAX_BOARD) n = EBQ_INFO_MAX_BOARD;
     pl[EBQ_INFO_BOARD_LEN] = (uint8_t)n;
     memcpy(pl + EBQ_INFO_BOARD, board_name, n);
-    return ebq_frame_seal(out, EBQ_TYPE_INFO_RESP, ev->seq, (uint16_t)(EBQ_INFO_BOARD + n));
+    pl[EBQ_INFO_BOARD + n] = HAS_TOKENIZER ? EBQ_FEATURE_TOKENIZER : 0u;
+    return ebq_frame_seal(out, EBQ_TYPE_INFO_RESP, ev->seq, (uint16_t)(EBQ_INFO_BOARD + n + 1));
 }
 
 /* Checks an INFER payload against the model; fills ids on success. */
@@ -116,6 +126,57 @@ static size_t infer_reply(const ebq_frame_event *ev, uint8_t *out) {
                           (uint16_t)(EBQ_INFER_RESP_FIXED + 4 * n));
 }
 
+#if HAS_TOKENIZER
+/* INFER_TEXT: tokenize on the device, then infer; both counts and the ids go back. */
+static size_t infer_text_reply(const ebq_frame_event *ev, uint8_t *out) {
+    if (init_status != EBQ_OK) return error_reply(out, init_status, ev->type, ev->seq);
+    const uint8_t *p = ev->payload;
+    if (ev->len < 3 || (p[0] & ~EBQ_TEXT_FLAG_PAIR) != 0)
+        return error_reply(out, EBQ_BAD_PAYLOAD, ev->type, ev->seq);
+    const int pair = (p[0] & EBQ_TEXT_FLAG_PAIR) != 0;
+    const uint32_t na = ebq_rd16(p + 1);
+    const uint8_t *b = NULL;
+    uint32_t nb = 0;
+    if (pair) {
+        if (ev->len < 5u + na) return error_reply(out, EBQ_BAD_PAYLOAD, ev->type, ev->seq);
+        nb = ebq_rd16(p + 3 + na);
+        b = p + 5 + na;
+        if (ev->len != 5u + na + nb) return error_reply(out, EBQ_BAD_PAYLOAD, ev->type, ev->seq);
+    } else if (ev->len != 3u + na) {
+        return error_reply(out, EBQ_BAD_PAYLOAD, ev->type, ev->seq);
+    }
+    const ebq_config *cfg = ebq_model_config(&ebq_model_data);
+    /* the reply carries the ids: a max_len it cannot hold is refused, never cut short */
+    const uint32_t room =
+        (EBQ_FRAME_MAX_PAYLOAD - EBQ_INFER_TEXT_RESP_FIXED - 4u * cfg->num_labels) / 3u;
+    if (cfg->max_len > room) return error_reply(out, EBQ_TOO_LONG, ev->type, ev->seq);
+    const uint32_t max_len = cfg->max_len;
+    uint32_t T = 0;
+    const uint64_t t0 = plat_counter_now();
+    ebq_status st = ebq_tokenize(&ebq_tokenizer_data, p + 3, na, b, nb, max_len, arena,
+                                 sizeof arena, ids, text_segs, &T);
+    const uint64_t t1 = plat_counter_now();
+    if (st != EBQ_OK) return error_reply(out, st, ev->type, ev->seq);
+    st = ebq_infer(&ctx, ids, text_segs, T, logits);
+    const uint64_t t2 = plat_counter_now();
+    if (st != EBQ_OK) return error_reply(out, st, ev->type, ev->seq);
+
+    const uint32_t n = cfg->num_labels;
+    uint8_t *pl = out + EBQ_FRAME_HEADER_BYTES;
+    pl[0] = (uint8_t)EBQ_OK;
+    pl[1] = (uint8_t)n;
+    ebq_wr16(pl + 2, (uint16_t)T);
+    ebq_wr64(pl + 4, t1 - t0);
+    ebq_wr64(pl + 12, t2 - t1);
+    uint8_t *q = pl + EBQ_INFER_TEXT_RESP_FIXED;
+    for (uint32_t k = 0; k < n; k++, q += 4) ebq_wrf32(q, logits[k]);
+    for (uint32_t i = 0; i < T; i++, q += 2) ebq_wr16(q, ids[i]);
+    memcpy(q, text_segs, T);
+    q += T;
+    return ebq_frame_seal(out, EBQ_TYPE_INFER_TEXT_RESP, ev->seq, (uint16_t)(q - pl));
+}
+#endif
+
 size_t ebq_server_reply(const ebq_frame_event *ev, uint8_t *out) {
     if (ev->status != EBQ_OK) return error_reply(out, ev->status, ev->type, ev->seq);
     if (ev->type & EBQ_TYPE_RESPONSE) return 0; /* never answer a reply: no echo ping-pong */
@@ -128,6 +189,12 @@ size_t ebq_server_reply(const ebq_frame_event *ev, uint8_t *out) {
         return info_reply(ev, out);
     case EBQ_TYPE_INFER:
         return infer_reply(ev, out);
+    case EBQ_TYPE_INFER_TEXT:
+#if HAS_TOKENIZER
+        return infer_text_reply(ev, out);
+#else
+        return error_reply(out, EBQ_NO_TOKENIZER, ev->type, ev->seq);
+#endif
     default:
         return error_reply(out, EBQ_UNKNOWN_TYPE, ev->type, ev->seq);
     }

@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from os.path import join
+from os.path import isfile, join
 from pathlib import Path
 
 from SCons.Script import AlwaysBuild, Default, DefaultEnvironment
@@ -22,13 +22,17 @@ env = DefaultEnvironment()
 board = env.BoardConfig()
 PROJECT = env.subst("$PROJECT_DIR")
 
+# the boards/ this platform lives in: a project outside the repository (examples/) has none
+BESIDE = Path(env.PioPlatform().get_dir()).resolve().parent
 sys.path.insert(0, join(PROJECT, "exporter"))  # this repository's package (if not installed)
+sys.path.insert(1, str(BESIDE.parent / "exporter"))
 from embbert.boards import load_board  # noqa: E402
 from embbert.errors import EmbBertError  # noqa: E402
 
 NAME = env.GetProjectOption("custom_ebq_board")
+OWN = Path(PROJECT) / "boards"
 try:
-    EBQ = load_board(NAME, directory=Path(PROJECT) / "boards")
+    EBQ = load_board(NAME, directory=OWN if (OWN / f"{NAME}.toml").is_file() else BESIDE)
 except EmbBertError as e:
     sys.stderr.write(f"Error: {e}\n")
     env.Exit(1)
@@ -73,8 +77,9 @@ env.Append(
     LINKFLAGS=machine + list(EBQ.build.ldflags),
     LIBS=list(EBQ.build.libs),
 )
-if EBQ.build.ldscript:
-    env.Replace(LDSCRIPT_PATH=join(PROJECT, EBQ.build.ldscript))
+if EBQ.build.ldscript:   # repository-relative: the project's copy, else this repository's
+    _root = PROJECT if isfile(join(PROJECT, EBQ.build.ldscript)) else str(BESIDE.parent)
+    env.Replace(LDSCRIPT_PATH=join(_root, EBQ.build.ldscript))
 
 target_elf = env.BuildProgram()
 AlwaysBuild(env.Alias("size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Size $SOURCE")))

@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # torch loads slowly: keep `--help` and the errors fast
     from ..quant.quantize import QuantModel
 
 Seq = tuple[list[int], list[int]]
+R = TypeVar("R")
 REPORT_NAME = "export_report.json"
 DEFAULT_LIMIT = 100
 
@@ -245,23 +246,85 @@ def fp32_reference(model: BenchModel, seqs: Sequence[Seq]) -> np.ndarray | None:
 
 # ----------------------------------------------------------------------------- device
 
+def _ask(i: int, n: int, what: str, call: Callable[[], R]) -> R:
+    """One device request for sample i of n; any failure becomes a BenchError naming it."""
+    try:
+        return call()
+    except DeviceTimeout as e:
+        raise BenchError(f"sample {i + 1}/{n} ({what}): the device stopped answering ({e})"
+                         ) from e
+    except (P.DeviceError, P.ProtocolError, TransportError) as e:
+        raise BenchError(f"sample {i + 1}/{n} ({what}): {e}") from e
+
+
 def run_device(dev: Device, seqs: Sequence[Seq],
                progress: Callable[[int], object] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Device logits [N, C] float32 and counter values [N]; any failure names the sample."""
     logits, counts = [], []
     for i, (ids, segs) in enumerate(seqs):
-        try:
-            r = dev.infer(ids, segs)
-        except DeviceTimeout as e:
-            raise BenchError(f"sample {i + 1}/{len(seqs)} (T={len(ids)}): the device stopped "
-                             f"answering ({e})") from e
-        except (P.DeviceError, P.ProtocolError, TransportError) as e:
-            raise BenchError(f"sample {i + 1}/{len(seqs)} (T={len(ids)}): {e}") from e
+        r = _ask(i, len(seqs), f"T={len(ids)}", lambda: dev.infer(ids, segs))  # noqa: B023
         logits.append(r.logits)
         counts.append(r.count)
         if progress:
             progress(1)
     return np.asarray(logits, np.float32), np.asarray(counts, np.int64)
+
+
+def sample_bytes(e: Example) -> tuple[bytes, bytes | None]:
+    return e.text_a.encode(), None if e.text_b is None else e.text_b.encode()
+
+
+def fits_text_frame(info: P.DeviceInfo, e: Example) -> bool:
+    a, b = sample_bytes(e)
+    return len(P.encode_infer_text(a, b)) <= info.max_payload
+
+
+def run_device_text(dev: Device, examples: Sequence[Example],
+                    progress: Callable[[int], object] | None = None) -> TextRun:
+    """INFER_TEXT for each example: the device tokenizes the raw UTF-8 itself."""
+    out = TextRun([], [], [], [])
+    for i, e in enumerate(examples):
+        a, b = sample_bytes(e)
+        r = _ask(i, len(examples), f"{len(a)} bytes of text",
+                 lambda: dev.infer_text(a, b))  # noqa: B023
+        out.logits.append(r.logits)
+        out.counts.append(r.count)
+        out.tokenize_counts.append(r.tokenize_count)
+        out.seqs.append((r.ids, r.segs))
+        if progress:
+            progress(1)
+    return out
+
+
+@dataclass
+class TextRun:
+    """What INFER_TEXT returned per sample."""
+    logits: list[list[float]]
+    counts: list[int]             # ebq_infer alone
+    tokenize_counts: list[int]
+    seqs: list[Seq]               # the ids and segments the device used
+
+
+def tokenizer_summary(run: BenchRun) -> dict[str, object]:
+    """ids agreement with the host tokenizer and the cost of tokenizing on the device."""
+    t = run.text
+    if t is None:
+        return {}
+    unit = run.info.counter
+    agree = [d == h for d, h in zip(t.seqs, run.samples.seqs, strict=True)]
+    nbytes = np.array([len(a) + (len(b) if b is not None else 0)
+                       for a, b in map(sample_bytes, run.samples.examples)], np.float64)
+    tok = np.asarray(t.tokenize_counts, np.float64)
+    per_byte = tok / np.maximum(nbytes, 1)
+    total = tok + np.asarray(t.counts, np.float64)
+    return {"ids_agreement": float(np.mean(agree)),
+            "ids_disagreeing_samples": [i for i, ok in enumerate(agree) if not ok][:20],
+            f"tokenize_{unit}_median": float(np.median(tok)),
+            f"tokenize_{unit}_p95": float(np.percentile(tok, 95)),
+            f"tokenize_{unit}_per_byte_median": float(np.median(per_byte)),
+            f"tokenize_{unit}_per_byte_p95": float(np.percentile(per_byte, 95)),
+            "tokenize_share_of_total": float(tok.sum() / total.sum()) if total.sum() else None,
+            "text_bytes_median": float(np.median(nbytes))}
 
 
 # ---------------------------------------------------------------------------- summary
@@ -278,6 +341,7 @@ class BenchRun:
     quant: np.ndarray            # [N, C]
     quant_how: str
     export_report: dict | None = None
+    text: TextRun | None = None  # INFER_TEXT (--on-device-tokenizer / --text)
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -357,7 +421,7 @@ def summarize(run: BenchRun) -> dict[str, object]:
         "device_max_len": run.info.config["max_len"], "arena_bytes": run.info.arena_bytes,
         "quant_reference": run.quant_how, "bit_exact_quant": bit_exact,
         **_compare(run.device, run.fp32, "fp32"), **_compare(run.device, run.quant, "quant"),
-        **_task_scores(run), **_cost(run, lengths)}
+        **_task_scores(run), **_cost(run, lengths), **tokenizer_summary(run)}
     rep = run.export_report
     if rep and rep.get("model_sha256") == run.sha:
         s["flash_bytes"] = rep.get("flash_bytes")
@@ -428,6 +492,17 @@ def format_table(s: dict) -> str:
          "-" if s["latency_ms_median"] is None else
          f"median {s['latency_ms_median']:.2f} ms, p95 {s['latency_ms_p95']:.2f} ms"),
     ]
+    if s.get("ids_agreement") is not None:
+        rows += [
+            ("ids agreement (device tokenizer)", _pct(s["ids_agreement"])),
+            (f"tokenize {unit}", f"median {_num(s[f'tokenize_{unit}_median'])}, p95 "
+                                 f"{_num(s[f'tokenize_{unit}_p95'])} "
+                                 f"({_pct(s['tokenize_share_of_total'])} of tokenize + infer)"),
+            (f"tokenize {unit}/input byte",
+             f"median {s[f'tokenize_{unit}_per_byte_median']:.1f}, p95 "
+             f"{s[f'tokenize_{unit}_per_byte_p95']:.1f} (text median "
+             f"{s['text_bytes_median']:g} B)"),
+        ]
     if s.get("flash_bytes"):
         rows.append(("model data in flash", f"{s['flash_bytes']:,} B"))
     w = max(len(k) for k, _ in rows)

@@ -13,6 +13,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
+import numpy as np  # noqa: E402
 
 from ..bench.target import BOARDS, BUILD_ROOT  # noqa: E402
 from ..cbuild import GENERATED  # noqa: E402
@@ -24,6 +25,7 @@ Examples:
   embbert-bench --port /dev/ttyUSB0 --model models/sst2.pt --limit 200 --json bench.json
   embbert-bench --board qemu-m7 --model models/sst2.pt --report build/bench-report
   embbert-bench --board host --text "a gorgeous, witty, seductive movie"
+  embbert-bench --board qemu-m4 --task sst2 --on-device-tokenizer --json tok.json
   embbert-bench --board qemu-m4 --firmware .pio/build/qemu_m4/firmware.elf   # `make demo`
 
 Without --model, the model is the export in --generated (firmware/generated): its
@@ -50,7 +52,11 @@ stops it afterwards.
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="first N examples of the split [100]")
 @click.option("--text", "texts", multiple=True,
-              help="send this sentence instead of task data (repeatable; TAB separates a pair)")
+              help="send this sentence instead of task data (repeatable; TAB separates a pair); "
+                   "as raw text when the device has the tokenizer")
+@click.option("--on-device-tokenizer", "on_device", is_flag=True, default=False,
+              help="send raw text (INFER_TEXT): the device tokenizes; reports ids agreement "
+                   "with the host tokenizer and the cost of tokenizing")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="write all numbers (and per-sample logits) as JSON")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -64,8 +70,8 @@ stops it afterwards.
               default=BUILD_ROOT, show_default=False,
               help="where --board exports and builds [build/bench]")
 @one_line_errors
-def main(port, board, firmware, model, task, split, limit, texts, json_out, report_dir, timeout,
-         generated, build_dir) -> None:
+def main(port, board, firmware, model, task, split, limit, texts, on_device, json_out,
+         report_dir, timeout, generated, build_dir) -> None:
     """Run a task split (or --text) on a device and compare it with PyTorch."""
     from ..bench import run as B
     from ..errors import EmbBertError
@@ -93,6 +99,12 @@ def main(port, board, firmware, model, task, split, limit, texts, json_out, repo
         B.check_info(info, bm)
         L = B.device_max_len(info, bm)
         samples = B.select_samples(bm, task, split, limit, texts, L)
+        as_text = on_device or (texts and info.has_tokenizer)
+        if on_device and not info.has_tokenizer:
+            raise EmbBertError(f"{info.board}: the firmware has no on-device tokenizer "
+                               "(export with --tokenizer on, rebuild)")
+        if as_text:
+            samples = _fit_frames(B, info, samples)
         click.echo(f"device: {info.board} at {transport.url}, model {bm.sha[:12]} verified; "
                    f"{len(samples.seqs)} samples of {samples.source}, T <= {L}")
         if bm.ckpt is None:
@@ -105,12 +117,30 @@ def main(port, board, firmware, model, task, split, limit, texts, json_out, repo
         from tqdm import tqdm
         with tqdm(total=len(samples.seqs), desc=f"{info.board} {samples.source}", unit="seq",
                   file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:
-            logits, counts = B.run_device(dev, samples.seqs, bar.update)
+            if as_text:
+                text = B.run_device_text(dev, samples.examples, bar.update)
+                logits = np.asarray(text.logits, np.float32)
+                counts = np.asarray(text.counts, np.int64)
+            else:
+                text = None
+                logits, counts = B.run_device(dev, samples.seqs, bar.update)
 
     run = B.BenchRun(info=info, model=str(bm.path), sha=bm.sha, samples=samples,
                      device=logits, counts=counts, fp32=fp32, quant=quant, quant_how=how,
-                     export_report=export_report)
+                     export_report=export_report, text=text)
     _outputs(B.summarize(run), run, bm.labels, json_out, report_dir)
+
+
+def _fit_frames(B, info, samples):
+    """Texts longer than the device's frame cannot go as INFER_TEXT: left out, with a note."""
+    keep = [i for i, e in enumerate(samples.examples) if B.fits_text_frame(info, e)]
+    if not keep:
+        raise B.BenchError(f"no sample fits an INFER_TEXT frame of {info.max_payload} bytes")
+    if len(keep) < len(samples.examples):
+        click.echo(f"note: {len(samples.examples) - len(keep)} texts longer than the "
+                   f"device's {info.max_payload}-byte frame left out", err=True)
+    return B.Samples([samples.seqs[i] for i in keep], [samples.examples[i] for i in keep],
+                     samples.task, samples.source)
 
 
 def _target(port, board, firmware, model, sha, generated, build_dir, timeout):
@@ -146,6 +176,9 @@ def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> Non
         rep = run.export_report
         rep = rep if rep and rep.get("model_sha256") == run.sha else None
         click.echo(f"wrote {write_report(report_dir, summary, table, run.info.config, rep)}")
+    if summary.get("ids_agreement") is not None and summary["ids_agreement"] < 1.0:
+        click.echo(f"note: the device tokenizer gave other ids than the host on samples "
+                   f"{summary['ids_disagreeing_samples']}", err=True)
     if summary["bit_exact_quant"] < 1.0:
         click.echo(f"note: {100 * (1 - summary['bit_exact_quant']):.1f}% of the samples differ "
                    f"from the quantized simulation ({run.quant_how})", err=True)

@@ -89,10 +89,13 @@ def _compare(mq, ckpt_path: str, config_path: str | None, seqs) -> str:
               help="first finetune with straight-through fake quantization on the "
                    "checkpoint's task training text (recovers accuracy lost to int8)")
 @click.option("--recover-lr", type=float, default=1e-4, show_default=True)
+@click.option("--tokenizer", "tokenizer", type=click.Choice(["auto", "on", "off"]),
+              default=None, help="on-device tokenizer tables [the board's `tokenizer`, "
+                                 "auto: when they fit]")
 @click.option("--recover-out", type=click.Path(dir_okay=False), default=None,
               help="where the recovered checkpoint goes [MODEL.recovered.pt]")
 def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_outliers,
-        check, recover_steps, recover_lr, recover_out):
+        check, recover_steps, recover_lr, recover_out, tokenizer):
     """Quantize MODEL (a model.pt checkpoint) and generate C sources for BOARD."""
     from ..boards import load_board
     from ..export.exporter import default_out_dir, export
@@ -112,7 +115,7 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         config_path = None
     click.echo(f"quantizing {model} for {b.name} ({b.description}) ...")
     res, mq = export(model, b, dest, max_len=max_len, calib=calib, threshold=threshold,
-                     max_outliers=max_outliers, config_path=config_path)
+                     max_outliers=max_outliers, config_path=config_path, tokenizer=tokenizer)
     click.echo(res.table)
     if not res.report["fits"]:
         raise EmbBertError(f"model does not fit {b.name} (see the table above); nothing written")

@@ -1,4 +1,5 @@
-"""embbert-predict: tokenize a text (or pair) and print ids, segments, logits and the label."""
+"""embbert-predict: tokenize a text (or pair) and print ids, segments, logits and the label,
+with fp32 PyTorch, or on a device (--port) that tokenizes the raw text itself."""
 
 from __future__ import annotations
 
@@ -11,20 +12,35 @@ from .common import one_line_errors
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("model", type=click.Path(path_type=Path))
-@click.argument("text")
+@click.argument("args", nargs=-1, required=True, metavar="[MODEL] TEXT")
 @click.option("--pair", default=None, help="second text of a pair task")
 @click.option("--truncate", is_flag=True, help="cut inputs longer than max_len instead of failing")
+@click.option("--port", default=None, metavar="URL",
+              help="ask the device at URL (socket://HOST:PORT, /dev/ttyUSB0): it tokenizes "
+                   "the text and classifies it; MODEL is then optional (label names)")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="with --port: seconds to wait for the device")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @one_line_errors
-def main(model, text, pair, truncate, as_json) -> None:
-    """Run MODEL on TEXT with fp32 PyTorch.
+def main(args, pair, truncate, port, timeout, as_json) -> None:
+    """Run MODEL on TEXT with fp32 PyTorch, or on the device at --port.
 
     \b
     Example:
       embbert-predict models/sst2.pt "a gorgeous, witty, seductive movie"
       embbert-predict models/mrpc.pt "He left." --pair "He went away." --json
+      embbert-predict --port socket://127.0.0.1:4444 "a gorgeous, witty, seductive movie"
     """
+    from ..errors import EmbBertError
+
+    if port is None and len(args) != 2:
+        raise EmbBertError("give MODEL and TEXT (or --port URL and TEXT)")
+    if len(args) > 2:
+        raise EmbBertError(f"too many arguments: {' '.join(args[2:])!r} (quote the text)")
+    model, text = (Path(args[0]), args[1]) if len(args) == 2 else (None, args[0])
+    if port is not None:
+        _on_device(port, model, text, pair, timeout, as_json)
+        return
     import torch
 
     from ..checkpoint import load
@@ -35,10 +51,7 @@ def main(model, text, pair, truncate, as_json) -> None:
     ids, segs = enc.encode(text, pair, max_len=ck.config.max_len, truncate=truncate)
     with torch.no_grad():
         logits = ck.model()(torch.tensor([ids]), torch.tensor([segs]))[0].tolist()
-    if ck.labels:
-        label = ck.labels[max(range(len(logits)), key=logits.__getitem__)]
-    else:
-        label = logits[0]  # regression score
+    label = _label(logits, ck.labels)
     if as_json:
         click.echo(json.dumps({"ids": ids, "segs": segs, "logits": logits, "label": label}))
         return
@@ -46,6 +59,51 @@ def main(model, text, pair, truncate, as_json) -> None:
     click.echo(f"segs:   {segs}")
     click.echo(f"logits: {[round(x, 4) for x in logits]}")
     click.echo(f"label:  {label}")
+
+
+def _label(logits: list[float], labels: list[str]) -> str | float:
+    if len(logits) == 1 and not labels:
+        return logits[0]  # regression score
+    k = max(range(len(logits)), key=logits.__getitem__)
+    return labels[k] if k < len(labels) else f"label {k}"
+
+
+def _on_device(port: str, model: Path | None, text: str, pair: str | None, timeout: float,
+               as_json: bool) -> None:
+    """One line: the device's label, its confidence and what tokenizing and inference cost."""
+    import math
+
+    from ..device.session import Device, DeviceTimeout
+    from ..device.transport import open_transport
+    from ..errors import EmbBertError
+
+    labels: list[str] = []
+    if model is not None:
+        from ..checkpoint import load
+        labels = load(model).labels or []
+    with Device(open_transport(port), timeout=timeout, infer_timeout=timeout) as dev:
+        try:
+            dev.sync(timeout=min(2.0, timeout))
+            info = dev.info()
+        except DeviceTimeout as e:
+            raise EmbBertError(f"no EmbBERT-Q device answers at {port} ({e})") from e
+        if not info.has_tokenizer:
+            raise EmbBertError(f"{info.board}: the firmware has no on-device tokenizer "
+                               "(export with --tokenizer on and rebuild, or run "
+                               "embbert-predict MODEL TEXT on the host)")
+        r = dev.infer_text(text.encode(), None if pair is None else pair.encode())
+    m = max(r.logits)
+    z = sum(math.exp(v - m) for v in r.logits)
+    label = _label(r.logits, labels)
+    conf = 1.0 / z if len(r.logits) > 1 else None
+    if as_json:
+        click.echo(json.dumps({"ids": r.ids, "segs": r.segs, "logits": r.logits,
+                               "label": label, "confidence": conf, "counter": info.counter,
+                               "tokenize_count": r.tokenize_count, "infer_count": r.count}))
+        return
+    conf_s = f" ({100 * conf:.1f}%)" if conf is not None else ""
+    click.echo(f"{label}{conf_s}  [{info.board}: {r.T} tokens, tokenize {r.tokenize_count:,} + "
+               f"infer {r.count:,} {info.counter}]")
 
 
 if __name__ == "__main__":

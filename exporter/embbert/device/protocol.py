@@ -1,4 +1,4 @@
-"""The EmbBERT-Q serial protocol, version 1: frame codec and payload layouts (no I/O).
+"""The EmbBERT-Q serial protocol, version 2: frame codec and payload layouts (no I/O).
 
 Spec: docs/PROTOCOL.md. The C side is firmware/src/{protocol.h,crc16.c,frame.c}; tests check
 that both agree byte for byte. A frame is, little-endian:
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from embbert.device.status import describe, name_of
 from embbert.errors import EmbBertError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2   # 2: INFER_TEXT and the INFO feature byte
 MAGIC = b"\xeb\x51"
 HEADER_BYTES = 7
 CRC_BYTES = 2
@@ -29,14 +29,19 @@ MAX_PAYLOAD = 2 + 3 * FW_MAX_T
 PING = 0x01
 INFO = 0x02
 INFER = 0x03
+INFER_TEXT = 0x04
 RESPONSE = 0x80
 PONG = PING | RESPONSE
 INFO_RESP = INFO | RESPONSE
 INFER_RESP = INFER | RESPONSE
+INFER_TEXT_RESP = INFER_TEXT | RESPONSE
+FEATURE_TOKENIZER = 0x01      # INFO feature bit: INFER_TEXT works
+TEXT_FLAG_PAIR = 0x01
 ERROR = 0xFF
 
-TYPE_NAMES = {PING: "PING", INFO: "INFO", INFER: "INFER", PONG: "PONG",
-              INFO_RESP: "INFO_RESP", INFER_RESP: "INFER_RESP", ERROR: "ERROR"}
+TYPE_NAMES = {PING: "PING", INFO: "INFO", INFER: "INFER", INFER_TEXT: "INFER_TEXT",
+              PONG: "PONG", INFO_RESP: "INFO_RESP", INFER_RESP: "INFER_RESP",
+              INFER_TEXT_RESP: "INFER_TEXT_RESP", ERROR: "ERROR"}
 
 COUNTER_KINDS = {0: "none", 1: "instructions", 2: "cycles", 3: "nanoseconds"}
 
@@ -193,6 +198,11 @@ class DeviceInfo:
     counter: str  # "instructions" | "cycles" | "nanoseconds" | "none"
     init_status: int
     board: str
+    features: int = 0  # FEATURE_* bits (protocol v2; after the board name)
+
+    @property
+    def has_tokenizer(self) -> bool:
+        return bool(self.features & FEATURE_TOKENIZER)
 
     @property
     def max_t(self) -> int:
@@ -219,9 +229,10 @@ def decode_info(payload: bytes) -> DeviceInfo:
     name = payload[_INFO_FIXED.size : _INFO_FIXED.size + name_len]
     if len(name) != name_len:
         raise ProtocolError("INFO payload ends inside the board name")
+    rest = payload[_INFO_FIXED.size + name_len:]
     return DeviceInfo(proto, max_payload, fmt, quant, sha.hex(), config, arena, clock,
                       COUNTER_KINDS.get(counter, f"unknown({counter})"), init_status,
-                      name.decode("utf-8", "replace"))
+                      name.decode("utf-8", "replace"), rest[0] if rest else 0)
 
 
 def encode_info(info: DeviceInfo) -> bytes:
@@ -232,7 +243,7 @@ def encode_info(info: DeviceInfo) -> bytes:
                             info.quant_version, bytes.fromhex(info.sha256),
                             *(info.config[k] for k in CONFIG_FIELDS), info.arena_bytes,
                             info.clock_hz, kinds[info.counter], info.init_status,
-                            len(name)) + name
+                            len(name)) + name + bytes([info.features])
 
 
 @dataclass(frozen=True)
@@ -251,6 +262,42 @@ def decode_infer_response(payload: bytes) -> InferResult:
     if len(payload) != 12 + 4 * n:
         raise ProtocolError(f"INFER response of {len(payload)} bytes for {n} logits")
     return InferResult(list(struct.unpack_from(f"<{n}f", payload, 12)), count, T)
+
+
+def encode_infer_text(a: bytes, b: bytes | None = None) -> bytes:
+    """INFER_TEXT request payload: flags u8 (bit 0: pair), na u16, a, (nb u16, b)."""
+    if len(a) > 0xFFFF or (b is not None and len(b) > 0xFFFF):
+        raise ValueError("text longer than 65535 bytes")
+    out = struct.pack("<BH", TEXT_FLAG_PAIR if b is not None else 0, len(a)) + a
+    return out + (struct.pack("<H", len(b)) + b if b is not None else b"")
+
+
+@dataclass(frozen=True)
+class InferTextResult:
+    logits: list[float]
+    ids: list[int]
+    segs: list[int]
+    tokenize_count: int  # in the unit of DeviceInfo.counter
+    count: int           # ebq_infer alone
+
+    @property
+    def T(self) -> int:
+        return len(self.ids)
+
+
+def decode_infer_text_response(payload: bytes) -> InferTextResult:
+    if len(payload) < 20:
+        raise ProtocolError(f"INFER_TEXT response of {len(payload)} bytes, need >= 20")
+    status, n, T, tok, count = struct.unpack_from("<BBHQQ", payload)
+    if status != OK:
+        raise DeviceError(status, INFER_TEXT)
+    if len(payload) != 20 + 4 * n + 3 * T:
+        raise ProtocolError(f"INFER_TEXT response of {len(payload)} bytes for {n} logits "
+                            f"and {T} ids")
+    logits = list(struct.unpack_from(f"<{n}f", payload, 20))
+    ids = list(struct.unpack_from(f"<{T}H", payload, 20 + 4 * n))
+    segs = list(payload[20 + 4 * n + 2 * T:])
+    return InferTextResult(logits, ids, segs, tok, count)
 
 
 def decode_error(payload: bytes) -> tuple[int, int]:

@@ -91,6 +91,11 @@ class Device:
         reply = self.request(P.INFER, P.encode_infer(ids, segs), self.infer_timeout)
         return P.decode_infer_response(reply.payload)
 
+    def infer_text(self, a: bytes, b: bytes | None = None) -> P.InferTextResult:
+        """Raw UTF-8 text (or a pair) tokenized and classified on the device."""
+        reply = self.request(P.INFER_TEXT, P.encode_infer_text(a, b), self.infer_timeout)
+        return P.decode_infer_text_response(reply.payload)
+
     def drain(self, quiet: float = 0.05, limit: float = 2.0) -> None:
         """Discards input until the line is quiet for `quiet` s (bounded by `limit` s)."""
         deadline = time.monotonic() + limit

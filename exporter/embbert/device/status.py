@@ -30,6 +30,7 @@ STATUS = [
     (14, "UNKNOWN_TYPE", "unknown frame type"),
     (15, "BAD_PAYLOAD", "payload malformed for its frame type"),
     (16, "NOT_INITIALIZED", "model not initialized"),
+    (17, "NO_TOKENIZER", "built without the on-device tokenizer (export with --tokenizer on)"),
 ]
 
 BY_CODE = {code: (name, msg) for code, name, msg in STATUS}

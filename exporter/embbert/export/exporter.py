@@ -104,8 +104,9 @@ def _sha_bytes(sha: str) -> str:
     return ", ".join(f"0x{x:02x}" for x in b)
 
 
-def render(mq: QuantModel, board: Board, sha256: str,
-           arena_bytes: int) -> tuple[str, str, list, int]:
+def render(mq: QuantModel, board: Board, sha256: str, arena_bytes: int,
+           tokenizer_c: str = "", tokenizer_h: str = "#define EBQ_HAS_TOKENIZER 0\n",
+           labels: list[str] | None = None) -> tuple[str, str, list, int]:
     cfg = mq.config
     arr = _Arrays(const=board.weights_placement == "flash")
     emb = []
@@ -151,6 +152,8 @@ def render(mq: QuantModel, board: Board, sha256: str,
         "max_outliers": mq.max_outliers(), "max_h_outliers": mq.max_h_outliers(),
         "rms_eps": hex_f32(mq.rms_eps), "tok_proj": tok_proj, "pos_proj": pos_proj,
         "layers": layers, "classifier": classifier, "n_layers": len(layers),
+        "tokenizer_c": tokenizer_c, "tokenizer_h": tokenizer_h,
+        "labels": label_names(labels or [], cfg.num_labels),
     }
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -160,10 +163,26 @@ def render(mq: QuantModel, board: Board, sha256: str,
     return h, c, arr.tensors, arr.padded_bytes
 
 
+def label_list(labels: list[str], n: int) -> list[str]:
+    """The n label names: the checkpoint's, "label k" where it has none."""
+    return list(labels[:n]) + [f"label {k}" for k in range(len(labels), n)]
+
+
+def label_names(labels: list[str], n: int) -> list[str]:
+    """C string literals of the label names (UTF-8 bytes, escaped)."""
+    return ['"' + name.encode("utf-8").decode("latin-1").translate(_C_ESCAPE) + '"'
+            for name in label_list(labels, n)]
+
+
+_C_ESCAPE = {**{i: f"\\{i:03o}" for i in range(256) if not 32 <= i < 127},
+             ord('"'): '\\"', ord("\\"): "\\\\", ord("?"): "\\?"}
+
+
 # ------------------------------------------------------------------------------------ report
 
 def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
-                 checkpoint: str, padded_bytes: int | None = None) -> dict:
+                 checkpoint: str, padded_bytes: int | None = None,
+                 tokenizer: dict | None = None, labels: list[str] | None = None) -> dict:
     cfg = mq.config
     weights = sum(b for _, b in tensors)
     wsec = board.weights_placement
@@ -174,7 +193,12 @@ def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
     seq = {str(T): plan_for(mq, T).total for T in REPORT_SEQ_LENS if T <= cfg.max_len}
     seq.setdefault(str(cfg.max_len), arena)
     data = weights if padded_bytes is None else padded_bytes   # with 16-byte alignment
-    flash = (data if wsec == "flash" else 0) + desc
+    tok = tokenizer or {"enabled": False}
+    tok_flash = tok.get("flash_bytes", 0) if tok["enabled"] else 0
+    names = label_list(labels or [], cfg.num_labels)
+    # the label strings (UTF-8 with NUL) and their pointer table
+    label_bytes = sum(len(n.encode()) + 1 for n in names) + TARGET_PTR * len(names)
+    flash = (data if wsec == "flash" else 0) + desc + tok_flash + label_bytes
     asec = board.arena_placement
     rows = [{"name": n, "bytes": int(b), "section": wsec} for n, b in tensors]
     rows.append({"name": "model descriptors (ebq_model, ebq_layer)", "bytes": desc,
@@ -182,14 +206,20 @@ def build_report(mq: QuantModel, board: Board, sha256: str, tensors: list,
     if data > weights:
         rows.append({"name": "alignment padding (16-byte arrays)", "bytes": data - weights,
                      "section": wsec})
+    rows.append({"name": "label names", "bytes": label_bytes, "section": "flash"})
+    if tok_flash:
+        rows.append({"name": "tokenizer tables (Unicode + vocabulary)", "bytes": tok_flash,
+                     "section": "flash"})
     rows.append({"name": f"arena (T = {cfg.max_len})", "bytes": arena, "section": asec})
     thr = float(mq.meta.get("threshold", 0.0))
-    ram_used = arena + (data if wsec == "sram" else 0)
+    # the tokenizer's working memory is lent by the arena (tokenizing ends before inference)
+    tok_ram = tok.get("ram_bytes", 0) if tok["enabled"] else 0
+    ram_used = max(arena, tok_ram) + (data if wsec == "sram" else 0)
     fits = (flash <= board.flash_capacity()) and (ram_used <= board.arena_capacity())
     return {"board": board.name, "format_version": FORMAT_VERSION,
             "model_sha256": sha256, "weights_bytes": int(weights), "flash_bytes": int(flash),
             "arena_bytes": int(arena), "arena_bytes_by_seq_len": seq, "fits": bool(fits),
-            "tensors": rows, "checkpoint": checkpoint,
+            "tensors": rows, "checkpoint": checkpoint, "tokenizer": tok,
             # how it was quantized, so embbert-bench can rebuild the bit-exact simulation
             "quantization": {"max_len": int(cfg.max_len),
                              "threshold": (None if math.isinf(thr) else thr),
@@ -214,6 +244,10 @@ def format_table(report: dict, board: Board) -> str:
                  f"({report['arena_bytes'] / 1024:.1f} KiB) of {ar_cap:,} available ({where})")
     by = ", ".join(f"T={k}: {v:,}" for k, v in report["arena_bytes_by_seq_len"].items())
     lines.append(f"{'arena by length':<{w}}  {by}")
+    tok = report.get("tokenizer") or {"enabled": False}
+    lines.append(f"{'on-device tokenizer':<{w}}  " + (
+        f"{tok['flash_bytes']:>9,}  flash, {tok['ram_bytes']:,} B working memory (arena)"
+        if tok["enabled"] else f"{'-':>9}  {tok.get('reason', 'off')}"))
     lines.append(f"fits {board.name}: {'yes' if report['fits'] else 'NO'}")
     return "\n".join(lines)
 
@@ -221,11 +255,22 @@ def format_table(report: dict, board: Board) -> str:
 # ------------------------------------------------------------------------------- write files
 
 def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha256: str = "",
-                     checkpoint: str = "") -> ExportResult:
-    """Render, plan and (when it fits and out_dir is given) write the generated files."""
+                     checkpoint: str = "", tokenizer_json: str = "",
+                     tokenizer: str | None = None, labels: list[str] | None = None
+                     ) -> ExportResult:
+    """Render, plan and (when it fits and out_dir is given) write the generated files.
+    `tokenizer` (auto/on/off, default the board's) adds the on-device tokenizer tables."""
+    from ..model import CLS_ID, SEP_ID
+    from .tokenizer_tables import for_export
     arena = plan_for(mq, mq.config.max_len).total
-    h, c, tensors, padded = render(mq, board, sha256, arena)
-    report = build_report(mq, board, sha256, tensors, checkpoint, padded)
+    _, _, tensors, padded = render(mq, board, sha256, arena)
+    model_flash = build_report(mq, board, sha256, tensors, checkpoint, padded,
+                               labels=labels)["flash_bytes"]
+    tok_c, tok_h, tok = for_export(tokenizer_json, tokenizer or board.tokenizer,
+                                   board.flash_capacity() - model_flash,
+                                   board.arena_capacity(), CLS_ID, SEP_ID)
+    h, c, tensors, padded = render(mq, board, sha256, arena, tok_c, tok_h, labels)
+    report = build_report(mq, board, sha256, tensors, checkpoint, padded, tok, labels)
     table = format_table(report, board)
     if not report["fits"] or out_dir is None:
         return ExportResult(out_dir=None, report=report, table=table)
@@ -240,7 +285,7 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
 def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = None, *,
            max_len: int | None = None, calib=None, threshold: float | None = None,
            max_outliers: int | None = None, config_path: str | None = None,
-           ) -> tuple[ExportResult, QuantModel]:
+           tokenizer: str | None = None) -> tuple[ExportResult, QuantModel]:
     """Load, quantize (calibrating on `calib`, the task's training text, or random text) and
     export a checkpoint. The QuantModel's meta["calibration"] says which."""
     from ..checkpoint import file_sha256, load
@@ -250,6 +295,8 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
     mq = quantize_as_exported(ckpt, max_len=max_len, calib=calib, threshold=threshold,
                               max_outliers=max_outliers, sha256=sha)
     res = export_quantized(mq, board, out_dir if out_dir is not None else default_out_dir(),
-                           sha256=sha, checkpoint=str(Path(ckpt_path).resolve()))
+                           sha256=sha, checkpoint=str(Path(ckpt_path).resolve()),
+                           tokenizer_json=ckpt.tokenizer or "", tokenizer=tokenizer,
+                           labels=list(ckpt.labels or []))
     return res, mq
 

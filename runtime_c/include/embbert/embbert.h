@@ -3,6 +3,36 @@
  * The exporter generates the model data (model_data.h/.c) as one `ebq_model` in flash; the caller
  * owns one 16-byte aligned arena of at least EBQ_ARENA_BYTES (from the generated header) and the
  * runtime never allocates. Inference runs at the real sequence length T (1..max_len).
+ *
+ * Text in, label out (the application API, at the end of this header). A complete program, as
+ * in examples/uart_classifier: `embbert-export model.pt --board <board>` writes model_data.h/.c
+ * (with the tokenizer tables and the label names); this reads lines and prints labels.
+ *
+ *     #include <stdio.h>
+ *     #include <string.h>
+ *     #include "embbert/embbert.h"
+ *     #include "model_data.h"
+ *
+ *     static uint8_t work[EBQ_CLASSIFIER_WORK_BYTES] EBQ_ARENA_ATTR;   // the only RAM it needs
+ *
+ *     int main(void) {
+ *         ebq_classifier clf;
+ *         ebq_status s = ebq_classifier_init(&clf, &ebq_model_data, EBQ_TOKENIZER,
+ *                                            ebq_model_labels, work, sizeof work, NULL);
+ *         if (s != EBQ_OK) { printf("init: %s\n", ebq_status_name(s)); return 1; }
+ *         char line[512];
+ *         while (fgets(line, sizeof line, stdin)) {
+ *             ebq_result r;
+ *             s = ebq_classify_text(&clf, line, strlen(line), NULL, 0, &r);
+ *             if (s == EBQ_OK) printf("%s %.3f\n", ebq_label_name(&clf, r.label), r.confidence);
+ *             else printf("error %s\n", ebq_status_name(s));
+ *         }
+ *         return 0;
+ *     }
+ *
+ * Pass a counter function (e.g. the cycle counter) instead of NULL to get the cost of each call
+ * in ebq_result; EBQ_TOKENIZER is NULL when the board was exported without the tokenizer, and
+ * then only ebq_classify_ids works (NO_TOKENIZER from ebq_classify_text).
  */
 #ifndef EMBBERT_EMBBERT_H
 #define EMBBERT_EMBBERT_H
@@ -66,6 +96,58 @@ typedef enum {
 } ebq_stage;
 
 void ebq_profile_mark(ebq_stage stage, uint32_t layer);
+
+/* ---------------------------------------------------------- application API: text -> label */
+
+struct ebq_tokenizer_s;
+typedef uint64_t (*ebq_counter_fn)(void); /* any monotonic counter: cycles, ticks, ns */
+
+/* Bytes of the one work buffer ebq_classifier_init takes: the arena, then the logits, ids and
+ * segments of the last call (model_data.h: EBQ_CLASSIFIER_WORK_BYTES). */
+#define EBQ_ALIGN16_(n) ((((size_t)(n)) + 15u) & ~(size_t)15u)
+#define EBQ_CLASSIFIER_BYTES(arena_bytes, max_len, num_labels)                                 \
+    (EBQ_ALIGN16_(arena_bytes) + EBQ_ALIGN16_(4u * (num_labels)) +                            \
+     EBQ_ALIGN16_(2u * (max_len)) + EBQ_ALIGN16_(max_len) + 16u)
+
+typedef struct {
+    uint32_t label;          /* argmax of the logits */
+    float confidence;        /* softmax probability of that label (1 for a single output) */
+    const float *logits;     /* num_labels values, valid until the next call */
+    uint32_t num_labels;
+    uint32_t T;              /* tokens the model saw ([CLS] .. [SEP]) */
+    uint64_t tokenize_cost;  /* counter ticks of tokenizing (0 without a counter / for ids) */
+    uint64_t infer_cost;     /* counter ticks of the inference */
+} ebq_result;
+
+/* State; fields are private. */
+typedef struct {
+    ebq_ctx ctx;
+    const struct ebq_tokenizer_s *tok;
+    const char *const *labels;
+    float *logits;
+    uint16_t *ids;
+    uint8_t *segs;
+    uint32_t max_len, num_labels;
+    ebq_counter_fn counter;
+} ebq_classifier;
+
+/* Binds model, tokenizer (NULL: ids only), label names (NULL: none) and the work buffer of
+ * EBQ_CLASSIFIER_WORK_BYTES; counter may be NULL. */
+ebq_status ebq_classifier_init(ebq_classifier *c, const ebq_model *model,
+                               const struct ebq_tokenizer_s *tok, const char *const *labels,
+                               void *work, size_t work_bytes, ebq_counter_fn counter);
+
+/* UTF-8 text (and an optional second text for pair tasks; pair == NULL for one text) ->
+ * label, as the Python TextEncoder + model would give (truncated to max_len). */
+ebq_status ebq_classify_text(ebq_classifier *c, const char *text, size_t n, const char *pair,
+                             size_t pair_n, ebq_result *out);
+
+/* Token ids and segments (as from TextEncoder) -> label. */
+ebq_status ebq_classify_ids(ebq_classifier *c, const uint16_t *ids, const uint8_t *segs,
+                            uint32_t T, ebq_result *out);
+
+/* Name of label k ("label" names from the checkpoint), or "?" when unknown. */
+const char *ebq_label_name(const ebq_classifier *c, uint32_t k);
 
 #ifdef __cplusplus
 }

@@ -20,9 +20,10 @@ typedef enum {
     EBQ_UNKNOWN_TYPE = 14,
     EBQ_BAD_PAYLOAD = 15,
     EBQ_NOT_INITIALIZED = 16,
+    EBQ_NO_TOKENIZER = 17,
 } ebq_status;
 
-#define EBQ_STATUS_COUNT 17
+#define EBQ_STATUS_COUNT 18
 
 /* Name of a status code ("OK", "TOO_LONG", ...); never NULL. */
 const char *ebq_status_name(ebq_status s);
@@ -48,6 +49,7 @@ static const char *const ebq_status_names_[EBQ_STATUS_COUNT] = {
     "UNKNOWN_TYPE",
     "BAD_PAYLOAD",
     "NOT_INITIALIZED",
+    "NO_TOKENIZER",
 };
 static const char *const ebq_status_messages_[EBQ_STATUS_COUNT] = {
     "ok",
@@ -67,6 +69,7 @@ static const char *const ebq_status_messages_[EBQ_STATUS_COUNT] = {
     "unknown frame type",
     "payload malformed for its frame type",
     "model not initialized",
+    "built without the on-device tokenizer (export with --tokenizer on)",
 };
 const char *ebq_status_name(ebq_status s) {
     return ((unsigned)s < EBQ_STATUS_COUNT) ? ebq_status_names_[s] : "UNKNOWN_STATUS";
