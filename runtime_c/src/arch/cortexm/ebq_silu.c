@@ -27,7 +27,11 @@ static inline float exp_mid_neg(float x, uint32_t b, float half) {
 void ebq_silu_inplace(float *v, uint32_t n) {
     uint32_t other = 0;
     float half = 0.5f;
-    __asm__("" : "+t"(half)); /* kept in a register (GCC rebuilds it with VMOV every value) */
+#if defined(__GNUC__) && defined(__ARM_FP)
+    /* kept in an FPU register (GCC rebuilds it with VMOV every value); a soft-float build
+     * (-mfloat-abi=soft, no __ARM_FP) has no such register and needs no hint */
+    __asm__("" : "+t"(half));
+#endif
 #pragma GCC unroll 2
     for (uint32_t i = 0; i < n; i++) {
         const uint32_t b = ebq_cm_ld32(v + i);
