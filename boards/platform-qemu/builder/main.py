@@ -54,10 +54,14 @@ env.Append(
     ASPPFLAGS=["-x", "assembler-with-cpp"],
     CCFLAGS=machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"],
     CFLAGS=["-std=c11"],
-    LINKFLAGS=machine + ["-nostartfiles", "-Wl,--gc-sections", "--specs=nano.specs",
-                         "--specs=nosys.specs"],
+    LINKFLAGS=machine + ["-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs"],
     LIBS=["m"],
 )
+
+# The mps2 startup brings everything itself; a CMSIS startup file (qemu_stm32f4) calls
+# __libc_init_array, which needs the C library's crti/crtn.
+if board.get("build.libc_startfiles", "no") != "yes":
+    env.Append(LINKFLAGS=["-nostartfiles"])
 
 target_elf = env.BuildProgram()
 AlwaysBuild(env.Alias("size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Size $SOURCE")))
