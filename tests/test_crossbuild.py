@@ -6,6 +6,7 @@ xtensa-lx106-elf-gcc; sdkconfig.defaults through IDF's kconfgen."""
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_nucleo_images_link_and_fit_the_board(board, float_abi, exported, tmp_pa
     elf = X.build_stm32(board, tmp_path / "fw.elf", generated=exported[board],
                         float_abi=float_abi)
     size = X.image_size(elf)
-    report = __import__("json").loads((exported[board] / "export_report.json").read_text())
+    report = json.loads((exported[board] / "export_report.json").read_text())
     weights = report["flash_bytes"]
     print(f"{board} {float_abi}: text {size.text} data {size.data} bss {size.bss}; flash "
           f"{size.flash}/{b.flash_bytes}, RAM {size.ram}/{X.STM32[board].ram_bytes}")
@@ -145,8 +146,6 @@ def test_esp32s3_app_partition_holds_the_largest_accepted_model():
 def test_exporter_refuses_a_model_over_the_partition(exported):
     """The export of the bundled model records its flash bytes; the board's capacity is the
     partition minus the firmware, so the exporter's fit check is the partition's."""
-    import json
-
     rep = json.loads((exported["esp32s3"] / "export_report.json").read_text())
     assert rep["fits"] and rep["flash_bytes"] <= load_board("esp32s3").flash_capacity()
 

@@ -26,8 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EmbBertError
-from .fwbuild import FIRMWARE, GENERATED, NUMERICS, REPO, RUNTIME, _compile_and_link, \
-    firmware_sources, runtime_sources
+from .fwbuild import (
+    FIRMWARE,
+    GENERATED,
+    NUMERICS,
+    REPO,
+    RUNTIME,
+    _compile_and_link,
+    firmware_sources,
+    runtime_sources,
+)
 
 STM32_DIR = FIRMWARE / "platform" / "stm32"
 ESP32S3_DIR = FIRMWARE / "platform" / "esp32s3"
