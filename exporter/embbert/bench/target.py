@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cbuild import GENERATED, MPS2_CPU, build_host, build_mps2
+from ..crossbuild import STM32_EMULATED, build_stm32
 from ..device.transport import PipeTransport, Transport, open_transport
 from ..errors import EmbBertError
 from ..paths import REPO
 from .run import BenchError, read_export_report
 
-BOARDS = (*MPS2_CPU, "host")
+BOARDS = (*MPS2_CPU, *STM32_EMULATED, "host")
 BUILD_ROOT = REPO / "build" / "bench"
 
 
@@ -57,6 +58,8 @@ def prepare(board: str, model: Path, sha: str, *, generated: Path = GENERATED,
     echo(f"building the {board} firmware in {work} ...")
     if board == "host":
         binary = build_host(work / "fw_host", generated_dir=gen)
+    elif board in STM32_EMULATED:
+        binary = build_stm32(board, work / "fw.elf", generated=gen)
     else:
         binary = build_mps2(board, work / "fw.elf", generated_dir=gen)
     return Firmware(board, gen, binary)
