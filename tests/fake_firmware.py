@@ -41,6 +41,15 @@ def build_fake_mps2(board: str, out: Path, defines: Sequence[str] = ()) -> Path:
                                        *defines])
 
 
+def build_fake_stm32(board: str, out: Path, defines: Sequence[str] = ()) -> Path:
+    """The STM32 firmware of `board` (qemu-stm32f4: the F446 image for QEMU) on the fake model."""
+    from embbert.crossbuild import build_stm32
+
+    return build_stm32(board, out, generated=FAKE_GENERATED, runtime_srcs=FAKE_RUNTIME_SRCS,
+                       defines=[f'EBQ_BOARD_NAME="{board}"', "EBQ_CLOCK_HZ=25000000u",
+                                *defines])
+
+
 def have(*tools: str) -> list[str]:
     return [t for t in tools if shutil.which(t) is None]
 

@@ -1,5 +1,6 @@
-"""The firmware on the emulated boards (QEMU mps2-an386 Cortex-M4F, mps2-an500 Cortex-M7),
-built with arm-none-eabi-gcc against the FAKE model, over the TCP serial link."""
+"""The firmware on the emulated boards (QEMU mps2-an386 Cortex-M4F, mps2-an500 Cortex-M7, and
+netduinoplus2 running the NUCLEO-F446RE firmware), built with arm-none-eabi-gcc against the
+FAKE model, over the TCP serial link."""
 
 from __future__ import annotations
 
@@ -8,21 +9,37 @@ import random
 import time
 
 import pytest
+from embbert.crossbuild import vendor_dir
 from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
 
-from .fake_firmware import FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, fake_logits, have
+from .fake_firmware import (FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, build_fake_stm32,
+                            fake_logits, have)
 
 MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
 pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(bool(MISSING), reason=f"needs {' and '.join(MISSING)}")]
 
 
-@pytest.fixture(scope="module", params=["qemu-m4", "qemu-m7"])
+# What INFO reports as the clock: the mps2 boards' timer clock (from the board file); the STM32
+# firmware reads RCC back, and QEMU models no RCC, so its PLL setup falls back to the 16 MHz HSI.
+CLOCK = {"qemu-m4": 25_000_000, "qemu-m7": 25_000_000, "qemu-stm32f4": 16_000_000}
+STM32_MISSING = not (vendor_dir() / "cmsis").is_dir()
+
+
+def _build_fake(board: str, out, defines=()):
+    if board == "qemu-stm32f4":
+        if STM32_MISSING:
+            pytest.skip("no vendored CMSIS files (../shared/vendor)")
+        return build_fake_stm32(board, out, defines)
+    return build_fake_mps2(board, out, defines)
+
+
+@pytest.fixture(scope="module", params=list(CLOCK))
 def board_elf(request, tmp_path_factory):
     board = request.param
-    return board, build_fake_mps2(board, tmp_path_factory.mktemp(board) / "fw.elf")
+    return board, _build_fake(board, tmp_path_factory.mktemp(board) / "fw.elf")
 
 
 def test_protocol_on_qemu(board_elf):
@@ -32,7 +49,7 @@ def test_protocol_on_qemu(board_elf):
         dev.sync()
         assert dev.ping(b"\x00\xeb\x51ping") == b"\x00\xeb\x51ping"
         info = dev.info()
-        assert (info.board, info.counter, info.clock_hz) == (board, "instructions", 25_000_000)
+        assert (info.board, info.counter, info.clock_hz) == (board, "instructions", CLOCK[board])
         assert (info.sha256, info.config, info.init_ok) == (FAKE_SHA256, FAKE_CONFIG, True)
 
         counts = {}
@@ -83,13 +100,14 @@ def test_missing_firmware_is_a_clear_error(tmp_path):
         QemuBoard("qemu-m5", tmp_path / "nope.elf")
 
 
-def test_guest_fault_ends_quickly_with_a_reason(tmp_path):
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-stm32f4"])
+def test_guest_fault_ends_quickly_with_a_reason(board, tmp_path):
     """A crashing runtime must not turn into a hang: the HardFault handler's bkpt makes QEMU exit
     and the host sees a closed link at once."""
     from embbert.device.transport import TransportError
 
-    elf = build_fake_mps2("qemu-m4", tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
-    with QemuBoard("qemu-m4", elf) as q:
+    elf = _build_fake(board, tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
+    with QemuBoard(board, elf) as q:
         dev = Device(q.transport, infer_timeout=20.0)
         dev.sync()
         assert dev.infer([1, 2], [1, 1]).logits == fake_logits([1, 2], [1, 1])

@@ -158,7 +158,8 @@ class Stm32Build:
 
 def stm32_build(board: str, *, generated: Path = GENERATED, float_abi: str = "hard",
                 compiler: str = "gcc", defines: Sequence[str] = (),
-                runtime_dir: Path = RUNTIME) -> Stm32Build:
+                runtime_dir: Path = RUNTIME, runtime_srcs: Sequence[Path] | None = None
+                ) -> Stm32Build:
     chip, board_defines = stm32_chip(board)
     if float_abi not in FLOAT_ABIS:
         raise EmbBertError(f"float ABI {float_abi!r}: use one of {', '.join(FLOAT_ABIS)}")
@@ -184,10 +185,11 @@ def stm32_build(board: str, *, generated: Path = GENERATED, float_abi: str = "ha
     else:
         raise EmbBertError(f"compiler {compiler!r}: use gcc or clang")
     device_src = cmsis / f"cmsis_device_{chip.family}" / "Source" / "Templates"
-    kernels = _board_kernels(chip.board)
+    rt = (list(runtime_srcs) if runtime_srcs is not None
+          else runtime_sources(runtime_dir, _board_kernels(chip.board)))
     groups = [
         (firmware_sources("stm32"), base + src_flags + vendor_inc),
-        (runtime_sources(runtime_dir, kernels), base + library_flags() + RUNTIME_WARN),
+        (rt, base + library_flags() + RUNTIME_WARN),
         (sorted(generated.glob("*.c")), base + library_flags() + ["-Wall", "-Wextra", "-Werror"]),
         ([device_src / f"system_stm32{chip.family}xx.c"], base + vendor_inc),
     ]
@@ -220,12 +222,13 @@ def compile_objects(build: Stm32Build | XtensaBuild, out_dir: Path) -> list[Path
 
 
 def build_stm32(board: str, out: Path, *, generated: Path = GENERATED, float_abi: str = "hard",
-                defines: Sequence[str] = (), runtime_dir: Path = RUNTIME) -> Path:
+                defines: Sequence[str] = (), runtime_dir: Path = RUNTIME,
+                runtime_srcs: Sequence[Path] | None = None) -> Path:
     """The STM32 image of `board` linked by arm-none-eabi-gcc (skips work when up to date)."""
     require_tools("arm-none-eabi-gcc")
     _require_model(generated)
     b = stm32_build(board, generated=generated, float_abi=float_abi, defines=defines,
-                    runtime_dir=runtime_dir)
+                    runtime_dir=runtime_dir, runtime_srcs=runtime_srcs)
     startup = (vendor_dir() / "cmsis" / f"cmsis_device_{b.chip.family}" / "Source" /
                "Templates" / "gcc" / b.chip.startup)
     groups = [*b.groups, ([startup], [])]

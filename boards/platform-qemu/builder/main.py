@@ -91,8 +91,30 @@ def _die_with_parent():
         pass
 
 
+def _tcp_port(value):
+    """A local TCP port from --upload-port / upload_port: 4444, 127.0.0.1:4444 or
+    socket://127.0.0.1:4444; None for anything else (a serial device means a real board)."""
+    text = str(value).strip()
+    for prefix in ("socket://", "tcp://"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    host, _, port = text.rpartition(":")
+    if host not in ("", "127.0.0.1", "localhost") or not port.isdigit():
+        return None
+    port = int(port)
+    return port if 0 < port < 65536 else None
+
+
 def run_qemu(target, source, env):
-    port = int(env.subst("$UPLOAD_PORT") or os.environ.get("EBQ_QEMU_PORT") or 4444)
+    requested = env.subst("$UPLOAD_PORT") or os.environ.get("EBQ_QEMU_PORT") or "4444"
+    port = _tcp_port(requested)
+    if port is None:
+        sys.stderr.write(
+            f"Error: --upload-port {requested}: this env runs an emulated board, which serves "
+            "the protocol on a local TCP port; give a port number (e.g. --upload-port 4444), or "
+            "flash a real board with its own env (pio run -e nucleo_f446re|nucleo_h743zi|"
+            "esp32s3 -t upload)\n")
+        return 1
     elf = str(source[0])
     name, cmd = _qemu_command(elf, port)
     pio_pid = os.getppid()

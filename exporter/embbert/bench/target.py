@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..cbuild import GENERATED, MPS2_CPU, build_host, build_mps2
 from ..crossbuild import STM32_EMULATED, build_stm32
-from ..device.transport import PipeTransport, Transport, open_transport
+from ..device.transport import DEFAULT_BAUD, PipeTransport, Transport, open_transport
 from ..errors import EmbBertError
 from ..paths import REPO
 from .run import BenchError, read_export_report
@@ -98,9 +98,9 @@ def launch(fw: Firmware, timeout: float) -> Iterator[Transport]:
 
 
 @contextlib.contextmanager
-def connect(port: str, timeout: float) -> Iterator[Transport]:
+def connect(port: str, timeout: float, baudrate: int = DEFAULT_BAUD) -> Iterator[Transport]:
     """A device already running at a pyserial URL (or pipe:COMMAND)."""
-    t = open_transport(port, timeout=timeout)
+    t = open_transport(port, timeout=timeout, baudrate=baudrate)
     try:
         yield t
     finally:
