@@ -14,8 +14,14 @@ from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
 
-from .fake_firmware import (FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, build_fake_stm32,
-                            fake_logits, have)
+from .fake_firmware import (
+    FAKE_CONFIG,
+    FAKE_SHA256,
+    build_fake_mps2,
+    build_fake_stm32,
+    fake_logits,
+    have,
+)
 
 MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
 pytestmark = [pytest.mark.qemu,
