@@ -259,23 +259,10 @@ class ImageSize:
 
 
 def image_size(elf: Path) -> ImageSize:
-    """Section sizes from `arm-none-eabi-size -A` (allocated sections only)."""
-    p = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True,
+    """text/data/bss as `arm-none-eabi-size -B` counts them (allocated sections by kind)."""
+    p = subprocess.run(["arm-none-eabi-size", "-B", str(elf)], capture_output=True, text=True,
                        check=True)
-    text = data = bss = 0
-    for line in p.stdout.splitlines():
-        m = re.match(r"^(\.\S+)\s+(\d+)\s+(\d+)", line)
-        if not m:
-            continue
-        name, size, addr = m.group(1), int(m.group(2)), int(m.group(3))
-        if addr == 0:  # debug and attribute sections are not loaded
-            continue
-        if name == ".data":
-            data += size
-        elif name == ".bss":
-            bss += size
-        else:
-            text += size
+    text, data, bss = (int(x) for x in p.stdout.splitlines()[1].split()[:3])
     return ImageSize(text, data, bss)
 
 
@@ -410,3 +397,75 @@ def xtensa_build(compiler: str, sdkconfig_dir: Path, work: Path, *,
         (sorted(generated.glob("*.c")), ["-std=c11", *NUMERICS, *warn, *ours]),
     ]
     return XtensaBuild(compiler, groups, common, cc)
+
+
+# ---------------------------------------------------------------------------------- report
+
+def _size_row(board: str, float_abi: str, s: ImageSize, flash: int, ram: int,
+              weights: int) -> None:
+    print(f"  {board:14} {float_abi:4} float {s.text:9,} {s.data:8,} {s.bss:8,}  "
+          f"{s.flash:,}/{flash:,}  {s.ram:,}/{ram:,}  (weights {weights:,}, "
+          f"code {s.flash - weights:,})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m embbert.crossbuild [--model M] [--out DIR]: exports M for every STM32 board,
+    prints the compile matrix (target x float ABI x compiler) and the linked image sizes."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m embbert.crossbuild", description=main.__doc__)
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "sst2.pt")
+    ap.add_argument("--out", type=Path, default=REPO / "build" / "crossbuild")
+    args = ap.parse_args(argv)
+    from .boards import load_board
+    from .exporter import export
+
+    try:
+        gens = {}
+        for board in [*STM32, "esp32s3"]:
+            gens[board] = args.out / board / "generated"
+            res, _ = export(args.model, load_board(board), gens[board])
+            if not res.report["fits"]:
+                raise EmbBertError(f"{args.model} does not fit {board}:\n{res.table}")
+        print("compile matrix (firmware + glue + runtime + model, -Werror)")
+        for board in STM32:
+            for fa in FLOAT_ABIS:
+                for comp in ("gcc", "clang"):
+                    b = stm32_build(board, generated=gens[board], float_abi=fa, compiler=comp)
+                    n = len(compile_objects(b, args.out / board / f"obj-{fa}-{comp}"))
+                    print(f"  {STM32[board].cpu:10} {board:14} {fa:4} float  {b.cc:18} "
+                          f"{n} files OK")
+        sdk, _ = esp32s3_sdkconfig(args.out / "esp32s3" / "sdkconfig")
+        for comp in XTENSA_COMPILERS:
+            b = xtensa_build(comp, sdk, args.out / "esp32s3", generated=gens["esp32s3"])
+            n = len(compile_objects(b, args.out / "esp32s3" / f"obj-{comp}"))
+            abi = "hard" if comp == "clang" else "soft"
+            print(f"  {'xtensa':10} {'esp32s3':14} {abi:4} float  {b.cc:18} {n} files OK")
+        print("\nlinked images (bytes)           text     data      bss    flash use     RAM use")
+        for board in STM32:
+            weights = json.loads((gens[board] / "export_report.json").read_text())["flash_bytes"]
+            for fa in FLOAT_ABIS:
+                s = image_size(build_stm32(board, args.out / board / f"fw-{fa}.elf",
+                                           generated=gens[board], float_abi=fa))
+                b = load_board(board)
+                _size_row(board, fa, s, b.flash_bytes, STM32[board].ram_bytes, weights)
+        # the emulated boards' images, from the F446's export (same model bytes)
+        from .fwbuild import build_mps2
+        gen = gens["nucleo-f446re"]
+        weights = json.loads((gen / "export_report.json").read_text())["flash_bytes"]
+        for board in ("qemu-stm32f4", "qemu-m4", "qemu-m7"):
+            elf = args.out / board / "fw.elf"
+            if board in STM32_EMULATED:
+                build_stm32(board, elf, generated=gen)
+            else:
+                build_mps2(board, elf, generated_dir=gen)
+            b = load_board(board)
+            _size_row(board, "hard", image_size(elf), b.flash_bytes, b.sram_bytes, weights)
+    except EmbBertError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
