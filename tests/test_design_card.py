@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from embbert.link import exported_link
-from embbert.protocol import DeviceInfo
-from embbert.qemu import free_port
+from embbert.bench.link import exported_link
+from embbert.device.protocol import DeviceInfo
+from embbert.device.qemu import free_port
 
 from .conftest import REPO, run_cli
 from .fake_firmware import have

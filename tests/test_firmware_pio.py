@@ -119,7 +119,7 @@ def test_pio_refuses_a_model_exported_for_another_board(pio_env, tmp_path):
 
 def test_plain_pio_run_builds_the_exported_boards_env(pio_env, tmp_path):
     from embbert.boards import load_board
-    from embbert.exporter import PIO_CONFIG, pio_config
+    from embbert.export.exporter import PIO_CONFIG, pio_config
 
     proj = make_pio_project(tmp_path)
     gen = proj / "firmware" / "generated"

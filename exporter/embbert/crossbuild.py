@@ -25,17 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cbuild import NUMERICS, _compile_and_link, firmware_sources, runtime_sources
 from .errors import EmbBertError
-from .fwbuild import (
-    FIRMWARE,
-    GENERATED,
-    NUMERICS,
-    REPO,
-    RUNTIME,
-    _compile_and_link,
-    firmware_sources,
-    runtime_sources,
-)
+from .paths import FIRMWARE, GENERATED, REPO, RUNTIME
 
 STM32_DIR = FIRMWARE / "platform" / "stm32"
 ESP32S3_DIR = FIRMWARE / "platform" / "esp32s3"
@@ -418,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "build" / "crossbuild")
     args = ap.parse_args(argv)
     from .boards import load_board
-    from .exporter import export
+    from .export.exporter import export
 
     try:
         gens = {}
@@ -450,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                 b = load_board(board)
                 _size_row(board, fa, s, b.flash_bytes, STM32[board].ram_bytes, weights)
         # the emulated boards' images, from the F446's export (same model bytes)
-        from .fwbuild import build_mps2
+        from .cbuild import build_mps2
         gen = gens["nucleo-f446re"]
         weights = json.loads((gen / "export_report.json").read_text())["flash_bytes"]
         for board in ("qemu-stm32f4", "qemu-m4", "qemu-m7"):
