@@ -2,8 +2,9 @@
 brings its own startup and linker script), `upload` = run QEMU serving the UART on a TCP port.
 
 The QEMU command line comes from the board TOML named by `custom_ebq_board` (boards/<name>.toml,
-[emulator] command), the same data embbert.device.qemu uses. The port is --upload-port / upload_port,
-else $EBQ_QEMU_PORT, else 4444.
+[emulator] command), the same data embbert.device.qemu uses. The port is --upload-port /
+upload_port (N, 127.0.0.1:N or socket://127.0.0.1:N; a serial device is refused), else
+$EBQ_QEMU_PORT, else 4444.
 """
 
 import os

@@ -1,9 +1,9 @@
 """PlatformIO post-script for the STM32 envs: link with the float ABI the sources are compiled
-with. build_flags reach only the compiler, and a hard-float build linked without these flags
-picks the soft-float C library (or fails on mixed objects)."""
+with (the env's build_flags). build_flags reach only the compiler, and a hard-float build linked
+without these flags picks the soft-float C library or fails on mixed objects."""
 
 Import("env")  # noqa: F821  (SCons builtin)
 
-flags = [f for f in env.get("CCFLAGS", [])  # noqa: F821
-         if isinstance(f, str) and f.startswith(("-mfloat-abi=", "-mfpu="))]
-env.Append(LINKFLAGS=flags)  # noqa: F821
+words = [w for item in env.get("BUILD_FLAGS", []) for w in str(item).split()]  # noqa: F821
+env.Append(LINKFLAGS=[w for w in words  # noqa: F821
+                      if w.startswith(("-mfloat-abi=", "-mfpu="))])
