@@ -354,8 +354,9 @@ class XtensaBuild:
 
 def xtensa_build(compiler: str, sdkconfig_dir: Path, work: Path, *,
                  generated: Path = GENERATED, runtime_dir: Path = RUNTIME) -> XtensaBuild:
-    """The esp32s3 glue (gnu17, IDF's language) and the firmware core, runtime and model
-    (C11) for one Xtensa compiler."""
+    """The sources of the esp32s3 firmware for one Xtensa compiler: the IDF component (glue and
+    firmware core) with the env's build_src_flags (gnu17, IDF's language), the runtime and the
+    model with the runtime library's C11."""
     comps = require_vendor() / f"esp-idf-{IDF_VERSION}" / "components"
     # Debian's newlib 3.3 declares `struct _reent *const _global_impure_ptr`; IDF's sys/reent.h
     # (written for newlib 4) declares it without const: a copy without it goes first.
@@ -378,12 +379,13 @@ def xtensa_build(compiler: str, sdkconfig_dir: Path, work: Path, *,
         raise EmbBertError(f"compiler {compiler!r}: use one of {', '.join(XTENSA_COMPILERS)}")
     common += opt + IDF_DEFINES + libc
     warn = ["-Wall", "-Wextra", "-Werror", "-Wdouble-promotion", "-Wshadow"]
+    _, glue_flags = pio_env_flags("esp32s3", generated)  # gnu17 and the project's warnings
     idf_inc = [f"-I{sdkconfig_dir}"] + [f"-I{comps / d}" for d in IDF_INCLUDES]
     ours = [f"-I{FIRMWARE / 'src'}", f"-I{generated}", f"-I{runtime_dir / 'include'}",
             f"-I{runtime_dir / 'src'}"]
     groups = [
-        (sorted(ESP32S3_DIR.glob("*.c")), ["-std=gnu17", *warn, *idf_inc, *ours]),
-        (sorted((FIRMWARE / "src").glob("*.c")), ["-std=c11", *warn, "-Wconversion", *ours]),
+        (sorted(ESP32S3_DIR.glob("*.c")), [*glue_flags, *idf_inc, *ours]),
+        (sorted((FIRMWARE / "src").glob("*.c")), [*glue_flags, "-Wconversion", *ours]),
         (runtime_sources(runtime_dir, _board_kernels("esp32s3")),
          ["-std=c11", *NUMERICS, *warn, "-Wconversion", *ours]),
         (sorted(generated.glob("*.c")), ["-std=c11", *NUMERICS, *warn, *ours]),

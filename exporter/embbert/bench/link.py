@@ -33,12 +33,14 @@ class LinkSettings:
         return f"board {self.board.name} (the exported one): {self.baudrate} baud"
 
     def infer_timeout(self, info: DeviceInfo, base: float) -> float:
-        """`base`, or 3x the expected longest inference + 1 s if that is longer."""
-        clock = info.clock_hz or (self.board.clock_hz if self.board else 0)
+        """`base`, or 3x the expected longest inference + 1 s if that is longer (only for a
+        known board: a device of unknown origin gets `base`)."""
+        if self.board is None:
+            return base
+        clock = info.clock_hz or self.board.clock_hz
         if not clock:
             return base
-        per_mac = float(self.board.extra.get("cycles_per_mac", DEFAULT_CYCLES_PER_MAC)
-                        if self.board else DEFAULT_CYCLES_PER_MAC)
+        per_mac = float(self.board.extra.get("cycles_per_mac", DEFAULT_CYCLES_PER_MAC))
         expected = runtime_macs(info.config, int(info.config["max_len"])) * per_mac / clock
         return max(base, 3.0 * expected + 1.0)
 

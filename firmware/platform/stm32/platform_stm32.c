@@ -8,6 +8,10 @@
 uint32_t plat_clock_hz(void) { return SystemCoreClock; }
 
 void plat_init(void) {
+    /* The link comes up at the reset clock first, so bytes that arrive while the clock is set
+     * up wait in the receiver (an emulator drops them while the USART is off), and again at
+     * the final clock for the right baud divider. */
+    stm32_uart_init();
     (void)ebq_stm32_clock_init();
 #if defined(EBQ_STM32_H7)
     /* Caches are off after reset on the M7; the runtime is far faster with them (no DMA here,
