@@ -51,7 +51,7 @@ demo: setup pio-setup
 clean:
 	rm -rf build .pio firmware/generated .cache
 
-# Issue 6 benchmarks: QEMU Cortex-M4/M7 instruction counts (ref vs cortexm kernels, per stage,
+# Benchmarks: QEMU Cortex-M4/M7 instruction counts (ref vs cortexm kernels, per stage,
 # stack, arena) and the host comparison with PyTorch / ONNX Runtime, one thread ->
 # docs/BENCHMARKS.md, docs/benchmarks.json, docs/benchmarks.svg (~1 min). onnx and onnxruntime
 # are installed here only; without them the ORT columns are skipped.
@@ -61,7 +61,7 @@ bench: setup
 	  echo "onnx/onnxruntime not installable: the ORT columns will be skipped"
 	OMP_NUM_THREADS=1 $(PY) -m embbert.perf --out docs
 
-# Issue 6 peers (optional, heavy installs ~600 MB): the same model through TensorFlow Lite Micro
+# Peers (optional, heavy installs ~600 MB): the same model through TensorFlow Lite Micro
 # (TensorFlow rewrite at fixed T, full int8, tflite-micro interpreter: arena bytes, logits) and
 # ONNX Runtime, beside our arena, flash and logits -> docs/PEERS.md, docs/peers.json (~4 min).
 PEER_PKGS ?= tensorflow-cpu tflite-micro onnx onnxruntime

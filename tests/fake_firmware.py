@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from embbert import cbuild, paths
+from embbert.boards import load_board
 
 FAKE = Path(__file__).resolve().parent / "fake_ebq"
 FAKE_GENERATED = FAKE / "generated"
@@ -30,27 +31,20 @@ def fake_logits(ids: Sequence[int], segs: Sequence[int], num_labels: int = 2) ->
 
 
 def build_fake_host(out: Path, *, sanitize: bool = False, defines: Sequence[str] = ()) -> Path:
-    return cbuild.build_host(out, generated_dir=FAKE_GENERATED, runtime_srcs=FAKE_RUNTIME_SRCS,
-                             sanitize=sanitize, defines=defines)
+    return cbuild.build_firmware("host", out, generated_dir=FAKE_GENERATED,
+                                 runtime_srcs=FAKE_RUNTIME_SRCS, sanitize=sanitize,
+                                 defines=defines)
 
 
 def build_fake_mps2(board: str, out: Path, defines: Sequence[str] = ()) -> Path:
-    return cbuild.build_mps2(board, out, generated_dir=FAKE_GENERATED,
-                              runtime_srcs=FAKE_RUNTIME_SRCS,
-                              defines=[f'EBQ_BOARD_NAME="{board}"', "EBQ_CLOCK_HZ=25000000u",
-                                       *defines])
+    clock = load_board(board).clock_hz
+    return cbuild.build_firmware(board, out, generated_dir=FAKE_GENERATED,
+                                 runtime_srcs=FAKE_RUNTIME_SRCS,
+                                 defines=[f'EBQ_BOARD_NAME="{board}"', f"EBQ_CLOCK_HZ={clock}u",
+                                          *defines])
 
 
-def build_fake_stm32(board: str, out: Path, defines: Sequence[str] = ()) -> Path:
-    """The STM32 firmware of `board` (qemu-stm32f4: the F446 image for QEMU) on the fake model."""
-    from embbert.crossbuild import build_stm32
-
-    return build_stm32(board, out, generated=FAKE_GENERATED, runtime_srcs=FAKE_RUNTIME_SRCS,
-                       defines=[f'EBQ_BOARD_NAME="{board}"', "EBQ_CLOCK_HZ=25000000u",
-                                *defines])
-
-
-def have(*tools: str) -> list[str]:
+def missing_tools(*tools: str) -> list[str]:
     return [t for t in tools if shutil.which(t) is None]
 
 
@@ -65,6 +59,8 @@ def make_pio_project(dest: Path) -> Path:
     shutil.copytree(repo / "boards", dest / "boards",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(repo / "runtime_c" / "include", dest / "runtime_c" / "include")
+    for name in ("library.json", "select_kernels.py"):
+        shutil.copy(repo / "runtime_c" / name, dest / "runtime_c" / name)
     (dest / "runtime_c" / "src").mkdir()
     shutil.copy(FAKE_RUNTIME_SRCS[0], dest / "runtime_c" / "src")
     return dest

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from embbert.hostbuild import build_shared
+from embbert.cbuild import build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import quantize_blocks, quantize_dwconv
 
@@ -258,7 +258,7 @@ def e2e_model(tmp_path_factory):
 @pytest.mark.parametrize("opt", list(OPT_SETS))
 def test_host_model_with_optimized_kernels_is_bit_exact(e2e_model, opt):
     """The whole model through the cortexm (or vec) sources on the host, under ASan + UBSan."""
-    from embbert.hostbuild import build_run, run_model
+    from embbert.cbuild import build_run, run_model
     mq, gens, seqs, tmp = e2e_model
     kernels, cflags = OPT_SETS[opt]
     exe = build_run(gens["host"], tmp / f"host-{opt}", sanitize=True, kernels=kernels,
@@ -285,13 +285,13 @@ def test_qemu_cortexm_logits_equal_simulation(e2e_model, board):
     serial protocol: logits identical to the Python simulation (and so to the ref build)."""
     import shutil
 
-    from embbert.cbuild import build_mps2
+    from embbert.cbuild import build_firmware
     from embbert.device.qemu import QemuBoard
     from embbert.device.session import Device
     if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
         pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
     mq, gens, seqs, tmp = e2e_model
-    elf = build_mps2(board, tmp / board / "fw.elf", generated_dir=gens["qemu-m4"])
+    elf = build_firmware(board, tmp / board / "fw.elf", generated_dir=gens["qemu-m4"])
     want = mq.logits_batch(seqs)
     with QemuBoard(board, elf, timeout=10.0) as q:
         dev = Device(q.transport, timeout=10.0, infer_timeout=60.0)

@@ -9,16 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
+from embbert.boards import load_board
 from embbert.macs import dense_macs, macs_breakdown, runtime_macs
 from embbert.model import EmbBertConfig
 
 from .conftest import REPO, run_cli
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 
 JSON_KEYS = ("board", "samples", "argmax_agreement_fp32", "argmax_agreement_quant",
              "max_abs_err_quant", "accuracy_device", "accuracy_fp32", "instructions_median",
              "macs_median", "instructions_per_mac", "latency_ms_median")
-QEMU_MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
+QEMU_MISSING = missing_tools("qemu-system-arm", "arm-none-eabi-gcc")
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -258,7 +259,6 @@ def test_qemu_board_agrees_with_the_simulation(board, sst2_model, bench_dirs):
     assert s["argmax_agreement_quant"] == 1.0 and s["bit_exact_quant"] == 1.0, proc.stdout
     assert s["counter"] == "instructions" and s["instructions_median"] > 0
     assert 0.3 < s["instructions_per_mac"] < 50
-    # the clock INFO reports: the mps2 timer's 25 MHz; the F446 firmware's reset clock on QEMU
-    clock_khz = 16e3 if board == "qemu-stm32f4" else 25e3
+    clock_khz = load_board(board).clock_hz / 1e3
     assert s["latency_ms_median"] == pytest.approx(s["instructions_median"] / clock_khz)
     assert time.monotonic() - t0 < 120

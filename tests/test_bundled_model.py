@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from embbert.boards import load_board
+from embbert.cbuild import build_run, run_model
 from embbert.checkpoint import file_sha256, load
 from embbert.data import load_split
 from embbert.export.exporter import export_quantized
-from embbert.hostbuild import build_run, run_model
 from embbert.quant import quantize
 from embbert.quant.as_exported import default_calibration
 from embbert.tokenizer import encode_examples, from_json

@@ -21,7 +21,7 @@ from embbert.device.protocol import DeviceInfo
 from embbert.device.qemu import free_port
 
 from .conftest import REPO, run_cli
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 
 MODEL = REPO / "models" / "sst2.pt"
 PIO = [sys.executable, "-m", "platformio"]
@@ -88,7 +88,7 @@ def test_firmware_baud_matches_the_board_files():
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(bool(have("qemu-system-arm", "arm-none-eabi-gcc")),
+@pytest.mark.skipif(bool(missing_tools("qemu-system-arm", "arm-none-eabi-gcc")),
                     reason="needs qemu-system-arm and arm-none-eabi-gcc")
 def test_qemu_m4_as_typed_end_to_end(tmp_path):
     project = _project(tmp_path / "proj")

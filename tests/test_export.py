@@ -11,11 +11,11 @@ import pytest
 import torch
 from embbert import __version__
 from embbert.boards import known_boards, load_board
+from embbert.cbuild import build_layout
 from embbert.checkpoint import file_sha256
 from embbert.errors import EmbBertError
 from embbert.export.exporter import export
 from embbert.export.layout import STRUCTS, struct_layout
-from embbert.hostbuild import build_layout
 from embbert.model import EmbBertConfig
 from embbert.quant.testing import limit_threads, save_random_checkpoint
 
@@ -112,8 +112,8 @@ def test_quantized_model_file_errors_are_one_line(ckpt, tmp_path):
 
 
 def test_format_constants_mirror_the_c_header():
+    from embbert.cbuild import RUNTIME
     from embbert.export import format as F
-    from embbert.hostbuild import RUNTIME
 
     header = (RUNTIME / "include/embbert/model_format.h").read_text()
     defines = dict(re.findall(r"#define (EBQ_\w+) (0x[0-9a-fA-F]+|\d+)u", header))
@@ -237,7 +237,7 @@ def test_struct_layout_mirror_on_32bit_target(tmp_path):
     """The ptr=4 layout (flash accounting, docs/FORMAT.md) checked by arm-none-eabi-gcc."""
     import shutil
 
-    from embbert.hostbuild import RUNTIME
+    from embbert.cbuild import RUNTIME
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
     lines = ['#include <stddef.h>', '#include "embbert/model_format.h"']
@@ -248,7 +248,8 @@ def test_struct_layout_mirror_on_32bit_target(tmp_path):
         for f, off in lay["offsetof"].items():
             lines.append(f'_Static_assert(offsetof({t}, {f}) == {off}, "{name}.{f}");')
     (tmp_path / "lay.c").write_text("\n".join(lines) + "\n")
-    subprocess.run(["arm-none-eabi-gcc", "-std=c11", "-mcpu=cortex-m4", "-mthumb", "-c",
+    from embbert.cbuild import target
+    subprocess.run(["arm-none-eabi-gcc", "-std=c11", *target("qemu-m4").machine, "-c",
                     f"-I{RUNTIME / 'include'}", "-o", str(tmp_path / "lay.o"),
                     str(tmp_path / "lay.c")], check=True)
     assert struct_layout("ebq_model", 4)["sizeof"] == 216

@@ -11,9 +11,16 @@ from embbert.device import protocol as P
 from embbert.device.session import Device, DeviceTimeout
 from embbert.device.transport import PipeTransport, TransportError, open_transport
 
-from .fake_firmware import FAKE_ARENA, FAKE_CONFIG, FAKE_SHA256, build_fake_host, fake_logits, have
+from .fake_firmware import (
+    FAKE_ARENA,
+    FAKE_CONFIG,
+    FAKE_SHA256,
+    build_fake_host,
+    fake_logits,
+    missing_tools,
+)
 
-pytestmark = pytest.mark.skipif(bool(have("cc")), reason="needs a host C compiler (cc)")
+pytestmark = pytest.mark.skipif(bool(missing_tools("cc")), reason="needs a host C compiler (cc)")
 
 
 @pytest.fixture(scope="module", params=["plain", "asan"])

@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
+from embbert.boards import load_board
 from embbert.device.qemu import free_port
 from embbert.device.session import Device
 from embbert.device.transport import SerialTransport, TransportError
 from embbert.paths import REPO
 
-from .fake_firmware import fake_logits, have, make_pio_project
+from .fake_firmware import fake_logits, make_pio_project, missing_tools
 
-MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
+MISSING = missing_tools("qemu-system-arm", "arm-none-eabi-gcc")
 pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(bool(MISSING), reason=f"needs {' and '.join(MISSING)}")]
 PIO = [sys.executable, "-m", "platformio"]
@@ -43,12 +44,23 @@ def project(tmp_path_factory, pio_env) -> Path:
     return make_pio_project(tmp_path_factory.mktemp("pio"))
 
 
-@pytest.mark.parametrize("env_name", ["qemu_m4", "qemu_m7"])
-def test_pio_builds_offline(project, pio_env, env_name):
-    r = subprocess.run([*PIO, "run", "-e", env_name], cwd=project, env=pio_env,
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+def test_pio_builds_offline_with_the_board_files_facts(project, pio_env, board):
+    """The local platform compiles and links with the board TOML's flags, linker script and
+    sizes, and the runtime library picks the TOML's kernels (one board reader)."""
+    b = load_board(board)
+    r = subprocess.run([*PIO, "run", "-v", "-e", b.pio_env], cwd=project, env=pio_env,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert (project / ".pio" / "build" / env_name / "firmware.elf").is_file()
+    assert (project / ".pio" / "build" / b.pio_env / "firmware.elf").is_file()
+    compiles = [ln for ln in r.stdout.splitlines() if ln.startswith(b.build.cc) and " -c " in ln]
+    assert compiles and all(" ".join(b.build.machine + b.build.cflags) in ln
+                            for ln in compiles)
+    link = next(ln for ln in r.stdout.splitlines() if " -o .pio/build/" in ln and
+                "firmware.elf" in ln and ln.startswith(b.build.cc))
+    assert f"-T {project / b.build.ldscript}" in link
+    assert f"kernels={b.kernels}" in r.stdout
+    assert f"{b.flash_bytes} bytes" in r.stdout            # the size check's flash capacity
 
 
 def test_pio_upload_serves_protocol_until_killed(project, pio_env):

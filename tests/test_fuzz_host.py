@@ -11,10 +11,10 @@ from embbert.device import protocol as P
 from embbert.device.session import Device
 from embbert.device.transport import PipeTransport
 
-from .fake_firmware import FAKE_CONFIG, build_fake_host, fake_logits, have
+from .fake_firmware import FAKE_CONFIG, build_fake_host, fake_logits, missing_tools
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bool(have("cc")), reason="needs a host C compiler (cc)")]
+              pytest.mark.skipif(bool(missing_tools("cc")), reason="needs a host C compiler (cc)")]
 
 N_FRAMES = 100_000
 MAX_LEN = FAKE_CONFIG["max_len"]

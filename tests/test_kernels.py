@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from embbert.cbuild import build_shared
 from embbert.export.layout import STRUCTS
-from embbert.hostbuild import build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import QTensor, quantize_blocks, quantize_dwconv
 from embbert.quant.simulate import linear, rmsnorm_q8
@@ -128,7 +128,7 @@ def test_fp16_conversions_match_numpy(tmp_path):
     """ebq_f32_to_f16 / ebq_f16_to_f32 (static inline) vs numpy, through a compiled shim."""
     import subprocess
 
-    from embbert.hostbuild import RUNTIME
+    from embbert.cbuild import RUNTIME
     (tmp_path / "shim.c").write_text(FP16_SHIM)
     so = tmp_path / "shim.so"
     subprocess.run(["cc", "-std=c11", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-shared",

@@ -11,11 +11,11 @@ import pytest
 from embbert import cbuild
 from embbert.device import protocol as P
 
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 
 DRIVER = Path(__file__).resolve().parent / "c" / "frame_driver.c"
 
-pytestmark = pytest.mark.skipif(bool(have("cc")), reason="needs a host C compiler (cc)")
+pytestmark = pytest.mark.skipif(bool(missing_tools("cc")), reason="needs a host C compiler (cc)")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""The firmware on the emulated boards (QEMU mps2-an386 Cortex-M4F, mps2-an500 Cortex-M7, and
-netduinoplus2 running the NUCLEO-F446RE firmware), built with arm-none-eabi-gcc against the
-FAKE model, over the TCP serial link."""
+"""The firmware on the emulated boards (QEMU boards qemu-m4, Cortex-M4F, qemu-m7, Cortex-M7, and
+qemu-stm32f4, the NUCLEO-F446RE firmware on netduinoplus2), built with arm-none-eabi-gcc against
+the FAKE model, over the TCP serial link."""
 
 from __future__ import annotations
 
@@ -9,43 +9,22 @@ import random
 import time
 
 import pytest
-from embbert.crossbuild import vendor_dir
+from embbert.boards import emulated_boards, load_board
 from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
 
-from .fake_firmware import (
-    FAKE_CONFIG,
-    FAKE_SHA256,
-    build_fake_mps2,
-    build_fake_stm32,
-    fake_logits,
-    have,
-)
+from .fake_firmware import FAKE_CONFIG, FAKE_SHA256, build_fake_mps2, fake_logits, missing_tools
 
-MISSING = have("qemu-system-arm", "arm-none-eabi-gcc")
+MISSING = missing_tools("qemu-system-arm", "arm-none-eabi-gcc")
 pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(bool(MISSING), reason=f"needs {' and '.join(MISSING)}")]
 
 
-# What INFO reports as the clock: the mps2 boards' timer clock (from the board file); the STM32
-# firmware reads RCC back, and QEMU models no RCC, so its PLL setup falls back to the 16 MHz HSI.
-CLOCK = {"qemu-m4": 25_000_000, "qemu-m7": 25_000_000, "qemu-stm32f4": 16_000_000}
-STM32_MISSING = not (vendor_dir() / "cmsis").is_dir()
-
-
-def _build_fake(board: str, out, defines=()):
-    if board == "qemu-stm32f4":
-        if STM32_MISSING:
-            pytest.skip("no vendored CMSIS files (../shared/vendor)")
-        return build_fake_stm32(board, out, defines)
-    return build_fake_mps2(board, out, defines)
-
-
-@pytest.fixture(scope="module", params=list(CLOCK))
+@pytest.fixture(scope="module", params=emulated_boards())
 def board_elf(request, tmp_path_factory):
     board = request.param
-    return board, _build_fake(board, tmp_path_factory.mktemp(board) / "fw.elf")
+    return board, build_fake_mps2(board, tmp_path_factory.mktemp(board) / "fw.elf")
 
 
 def test_protocol_on_qemu(board_elf):
@@ -55,7 +34,8 @@ def test_protocol_on_qemu(board_elf):
         dev.sync()
         assert dev.ping(b"\x00\xeb\x51ping") == b"\x00\xeb\x51ping"
         info = dev.info()
-        assert (info.board, info.counter, info.clock_hz) == (board, "instructions", CLOCK[board])
+        assert (info.board, info.counter, info.clock_hz) == (board, "instructions",
+                                                             load_board(board).clock_hz)
         assert (info.sha256, info.config, info.init_ok) == (FAKE_SHA256, FAKE_CONFIG, True)
 
         counts = {}
@@ -112,7 +92,7 @@ def test_guest_fault_ends_quickly_with_a_reason(board, tmp_path):
     and the host sees a closed link at once."""
     from embbert.device.transport import TransportError
 
-    elf = _build_fake(board, tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
+    elf = build_fake_mps2(board, tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
     with QemuBoard(board, elf) as q:
         dev = Device(q.transport, infer_timeout=20.0)
         dev.sync()

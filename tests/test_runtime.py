@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 from embbert.boards import load_board
+from embbert.cbuild import RUNTIME, build_run, format_inputs, parse_outputs, run_model
 from embbert.export.arena import plan_for
 from embbert.export.exporter import export_quantized
-from embbert.hostbuild import RUNTIME, build_run, format_inputs, parse_outputs, run_model
 from embbert.model import EmbBertConfig
 from embbert.quant import quantize, random_calibration
 from embbert.quant.numerics import TOLERANCES
@@ -191,8 +191,9 @@ def test_cross_compiles_for_cortex_m4_with_strict_warnings(default_model, tmp_pa
         pytest.skip("arm-none-eabi-gcc not installed")
     gen = next(p for p in (tmp_path.parent).rglob("model_data.c") if "default" in str(p)).parent
     srcs = sorted(str(p) for p in (RUNTIME / "src").rglob("*.c") if "arch" not in p.parts)
-    flags = ["-std=c11", "-Os", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
-             "-mfpu=fpv4-sp-d16", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror",
+    from embbert.cbuild import target
+    flags = ["-std=c11", "-Os", *target("qemu-m4").machine, "-ffp-contract=off", "-Wall",
+             "-Wextra", "-Werror",
              "-Wdouble-promotion", "-Wconversion", "-Wsign-conversion", "-Wshadow",
              "-Wcast-align", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{gen}"]
     objs = []

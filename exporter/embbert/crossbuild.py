@@ -2,10 +2,10 @@
 ESP-IDF files ($EMBBERT_VENDOR, else ../shared/vendor beside the repository):
 
 - STM32 (nucleo-f446re, nucleo-h743zi): firmware, glue and runtime compiled with the flags
-  PlatformIO's stm32cube framework uses plus the env's own flags from platformio.ini, hard or
-  soft float, by arm-none-eabi-gcc or clang; images linked by gcc with the repository's linker
-  scripts and the CMSIS startup and system files.
-- qemu-stm32f4: the nucleo-f446re image with the QEMU instruction counter (embbert-bench runs it).
+  PlatformIO's stm32cube framework uses (the boards' [build] tables) plus the env's own flags
+  from platformio.ini, hard or soft float, by arm-none-eabi-gcc or clang; images linked by gcc
+  with the repository's linker scripts and the CMSIS startup and system files. (qemu-stm32f4,
+  the F446 firmware for QEMU, is an ordinary cbuild board.)
 - ESP32-S3: sdkconfig.h from sdkconfig.defaults through IDF's kconfgen; the glue (gnu17, IDF
   headers), the firmware core and the runtime (C11) compiled by clang-22's Xtensa backend
   (ESP32-S3 objects) and by xtensa-lx106-elf-gcc (GCC's warnings on Xtensa; ESP8266 objects).
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -25,59 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cbuild import NUMERICS, _compile_and_link, firmware_sources, runtime_sources
+from .boards import emulated_boards, known_boards, load_board
+from .cbuild import NUMERICS, _compile_and_link, firmware_sources, runtime_sources, target
 from .errors import EmbBertError
-from .paths import FIRMWARE, GENERATED, REPO, RUNTIME
+from .paths import FIRMWARE, GENERATED, REPO, RUNTIME, vendor_dir
 
-STM32_DIR = FIRMWARE / "platform" / "stm32"
 ESP32S3_DIR = FIRMWARE / "platform" / "esp32s3"
 NEWLIB_ARM = Path("/usr/lib/arm-none-eabi/include")
 NEWLIB_XTENSA = Path("/usr/include/newlib")
 CLANG = "clang-22"
-
-# platform-ststm32's builder/frameworks/stm32cube.py (platformio.ini pins the platform): CCFLAGS
-# and LINKFLAGS besides -mcpu. USE_HAL_DRIVER is left out: the HAL is not vendored and the
-# firmware calls none of it. Debian has no libstdc++ for arm-none-eabi, and this C firmware
-# needs none, so -lstdc++ is left out of the libraries.
-STM32CUBE_CCFLAGS = ["-Os", "-ffunction-sections", "-fdata-sections", "-Wall", "-mthumb",
-                     "-nostdlib"]
-STM32CUBE_LINKFLAGS = ["-Os", "-Wl,--gc-sections,--relax", "-mthumb", "--specs=nano.specs",
-                       "--specs=nosys.specs"]
-STM32CUBE_LIBS = ["-Wl,--start-group", "-lc", "-lgcc", "-lm", "-lnosys", "-Wl,--end-group"]
 # The runtime's own strict warnings (what it meets on the host), made errors for the checks.
 RUNTIME_WARN = ["-Wall", "-Wextra", "-Werror", "-Wdouble-promotion", "-Wconversion", "-Wshadow"]
 FLOAT_ABIS = ("hard", "soft")
-
-
-@dataclass(frozen=True)
-class Stm32Chip:
-    board: str           # the Nucleo board whose firmware this is
-    pio_env: str
-    cpu: str
-    family: str          # cmsis_device_<family>
-    device: str          # CMSIS device define
-    series: str          # PlatformIO board extra_flags define
-    f_cpu: int           # PlatformIO board f_cpu
-    startup: str
-    ldscript: str
-    ram_bytes: int       # the RAM region .data and .bss go to (see the linker script)
-
-
-STM32 = {
-    "nucleo-f446re": Stm32Chip("nucleo-f446re", "nucleo_f446re", "cortex-m4", "f4",
-                               "STM32F446xx", "STM32F4", 180_000_000, "startup_stm32f446xx.s",
-                               "stm32f446.ld", 131_072),
-    "nucleo-h743zi": Stm32Chip("nucleo-h743zi", "nucleo_h743zi", "cortex-m7", "h7",
-                               "STM32H743xx", "STM32H7", 400_000_000, "startup_stm32h743xx.s",
-                               "stm32h743.ld", 524_288),
-}
-# Boards that run another board's STM32 firmware (boards/<name>.toml `firmware`), with defines.
-STM32_EMULATED = {"qemu-stm32f4": ("nucleo-f446re", ("EBQ_STM32_COUNTER_QEMU_TIM2",))}
-
-
-def vendor_dir() -> Path:
-    env = os.environ.get("EMBBERT_VENDOR")
-    return Path(env) if env else REPO.parent / "shared" / "vendor"
 
 
 def require_vendor() -> Path:
@@ -88,13 +45,13 @@ def require_vendor() -> Path:
     return v
 
 
-def require_tools(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        raise EmbBertError(f"{', '.join(missing)} not found (bash tools/install_system_deps.sh)")
-
-
 # ---------------------------------------------------------------------------------- STM32
+
+def stm32_boards() -> list[str]:
+    """The real STM32 boards: a [build] table with the stm32 glue, no emulator."""
+    return [n for n in known_boards() if (b := load_board(n)).build
+            and b.build.platform == "stm32" and b.emulator is None]
+
 
 def pio_env_flags(env: str, generated: Path) -> tuple[list[str], list[str]]:
     """(build_flags, build_src_flags) of `env` in platformio.ini, as words, with the project's
@@ -106,7 +63,7 @@ def pio_env_flags(env: str, generated: Path) -> tuple[list[str], list[str]]:
     src = [w for item in cfg.get(f"env:{env}", "build_src_flags") for w in item.split()]
 
     def fix(w: str) -> str:
-        if w in ("-Ifirmware/generated", "-I firmware/generated"):
+        if w == "-Ifirmware/generated":
             return f"-I{generated}"
         if w[:2] in ("-I", "-L") and not Path(w[2:]).is_absolute():
             return w[:2] + str(REPO / w[2:])
@@ -116,10 +73,9 @@ def pio_env_flags(env: str, generated: Path) -> tuple[list[str], list[str]]:
 
 
 def library_flags() -> list[str]:
-    """The runtime library's flags from firmware/runtime_lib/library.json (paths made absolute)."""
-    lib = FIRMWARE / "runtime_lib"
-    flags = json.loads((lib / "library.json").read_text())["build"]["flags"]
-    return [f"-I{(lib / f[2:]).resolve()}" if f.startswith("-I") else f for f in flags]
+    """The runtime library's flags from runtime_c/library.json (paths made absolute)."""
+    flags = json.loads((RUNTIME / "library.json").read_text())["build"]["flags"]
+    return [f"-I{RUNTIME / f[2:]}" if f.startswith("-I") else f for f in flags]
 
 
 def soft_float(flags: Sequence[str]) -> list[str]:
@@ -127,73 +83,47 @@ def soft_float(flags: Sequence[str]) -> list[str]:
     return [f for f in flags if not f.startswith(("-mfloat-abi=", "-mfpu="))]
 
 
-def stm32_chip(board: str) -> tuple[Stm32Chip, tuple[str, ...]]:
-    if board in STM32:
-        return STM32[board], ()
-    if board in STM32_EMULATED:
-        base, defines = STM32_EMULATED[board]
-        return STM32[base], defines
-    raise EmbBertError(f"no STM32 build for board {board} "
-                       f"(known: {', '.join([*STM32, *STM32_EMULATED])})")
-
-
 @dataclass
-class Stm32Build:
-    """Compile jobs of one STM32 configuration: (sources, flags) groups and common flags."""
-    chip: Stm32Chip
-    float_abi: str
-    compiler: str
+class CrossBuild:
+    """Compile jobs of one configuration: (sources, flags) groups, common flags, compiler."""
     groups: list[tuple[list[Path], list[str]]]
     common: list[str]
     cc: str
 
 
 def stm32_build(board: str, *, generated: Path = GENERATED, float_abi: str = "hard",
-                compiler: str = "gcc", defines: Sequence[str] = (),
-                runtime_dir: Path = RUNTIME, runtime_srcs: Sequence[Path] | None = None
-                ) -> Stm32Build:
-    chip, board_defines = stm32_chip(board)
+                compiler: str = "gcc") -> CrossBuild:
+    """A Nucleo board's firmware as PlatformIO compiles it: the board's [build] flags (stm32cube's
+    and the env's machine flags), the env's other build_flags from platformio.ini, the firmware's
+    build_src_flags, the runtime library's flags (+ the runtime's strict warnings), the CMSIS
+    headers and system file; hard float as the env says, or soft (stm32cube alone)."""
     if float_abi not in FLOAT_ABIS:
         raise EmbBertError(f"float ABI {float_abi!r}: use one of {', '.join(FLOAT_ABIS)}")
-    cmsis = require_vendor() / "cmsis"
-    build_flags, src_flags = pio_env_flags(chip.pio_env, generated)
-    if float_abi == "soft":
-        build_flags = soft_float(build_flags)
-    machine = [f"-mcpu={chip.cpu}"] + [f for f in build_flags if f.startswith("-m")]
-    defs = [f"-D{chip.series}", f"-D{chip.device}", f"-DF_CPU={chip.f_cpu}L",
-            *(f"-D{d}" for d in (*board_defines, *defines))]
-    vendor_inc = [f"-I{cmsis / f'cmsis_device_{chip.family}' / 'Include'}",
-                  f"-I{cmsis / 'cmsis_core' / 'Include'}"]
-    base = STM32CUBE_CCFLAGS + [f for f in build_flags if not f.startswith(("-m", "-L"))]
-    common = [*machine, *defs]
+    b, t = load_board(board), target(board)
+    build_flags, src_flags = pio_env_flags(b.pio_env, generated)
+    machine = t.machine if float_abi == "hard" else soft_float(t.machine)
+    base = t.cflags + [f for f in build_flags if not f.startswith(("-m", "-L"))]
+    vendor_inc = [f"-I{d}" for d in t.includes]
     if compiler == "gcc":
-        cc = "arm-none-eabi-gcc"
+        cc, common = t.cc, list(machine)
     elif compiler == "clang":
-        # clang's driver for bare-metal Arm, with Debian's newlib headers; it warns about
-        # -nostdlib at compile time, which is what PlatformIO passes
+        # clang's driver for bare-metal Arm, with Debian's newlib headers
         cc = CLANG
         common = ["--target=arm-none-eabi", "-nostdlibinc", "-isystem", str(NEWLIB_ARM),
-                  "-Wno-unused-command-line-argument", *common]
+                  *machine]
     else:
         raise EmbBertError(f"compiler {compiler!r}: use gcc or clang")
-    device_src = cmsis / f"cmsis_device_{chip.family}" / "Source" / "Templates"
-    rt = (list(runtime_srcs) if runtime_srcs is not None
-          else runtime_sources(runtime_dir, _board_kernels(chip.board)))
+    rt = runtime_sources(RUNTIME, b.kernels)
     groups = [
-        (firmware_sources("stm32"), base + src_flags + vendor_inc),
+        (firmware_sources(t.platform), base + src_flags + vendor_inc),
         (rt, base + library_flags() + RUNTIME_WARN),
         (sorted(generated.glob("*.c")), base + library_flags() + ["-Wall", "-Wextra", "-Werror"]),
-        ([device_src / f"system_stm32{chip.family}xx.c"], base + vendor_inc),
+        ([s for s in t.sources if s.suffix == ".c"], base + vendor_inc),
     ]
-    return Stm32Build(chip, float_abi, compiler, groups, common, cc)
+    return CrossBuild(groups, common, cc)
 
 
-def _board_kernels(board: str) -> str:
-    from .boards import load_board
-    return load_board(board).kernels
-
-
-def compile_objects(build: Stm32Build | XtensaBuild, out_dir: Path) -> list[Path]:
+def compile_objects(build: CrossBuild, out_dir: Path) -> list[Path]:
     """Compiles every group to objects in out_dir (two at a time); raises with the compiler
     output of every file that failed."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -213,32 +143,23 @@ def compile_objects(build: Stm32Build | XtensaBuild, out_dir: Path) -> list[Path
     return [Path(cmd[-1]) for cmd, _ in jobs]
 
 
-def build_stm32(board: str, out: Path, *, generated: Path = GENERATED, float_abi: str = "hard",
-                defines: Sequence[str] = (), runtime_dir: Path = RUNTIME,
-                runtime_srcs: Sequence[Path] | None = None) -> Path:
-    """The STM32 image of `board` linked by arm-none-eabi-gcc (skips work when up to date)."""
-    require_tools("arm-none-eabi-gcc")
-    _require_model(generated)
-    b = stm32_build(board, generated=generated, float_abi=float_abi, defines=defines,
-                    runtime_dir=runtime_dir, runtime_srcs=runtime_srcs)
-    startup = (vendor_dir() / "cmsis" / f"cmsis_device_{b.chip.family}" / "Source" /
-               "Templates" / "gcc" / b.chip.startup)
-    groups = [*b.groups, ([startup], [])]
-    link = [*STM32CUBE_LINKFLAGS, f"-L{STM32_DIR}", f"-T{b.chip.ldscript}", *STM32CUBE_LIBS]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return _compile_and_link(out, b.cc, groups, b.common, link)
-
-
-def _require_model(generated: Path) -> None:
+def build_stm32(board: str, out: Path, *, generated: Path = GENERATED,
+                float_abi: str = "hard") -> Path:
+    """The Nucleo image of `board` linked by arm-none-eabi-gcc with the board's linker script,
+    flags and libraries (skips the work when up to date)."""
     if not (generated / "model_data.h").is_file():
         raise EmbBertError(f"no exported model in {generated} "
                            "(run: embbert-export model.pt --board <board>)")
+    b, t = stm32_build(board, generated=generated, float_abi=float_abi), target(board)
+    startup = [s for s in t.sources if s.suffix != ".c"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _compile_and_link(out, b.cc, [*b.groups, (startup, [])], b.common, t.link())
 
 
 @dataclass
 class ImageSize:
-    text: int   # flash: vectors, code, constants (the weights), init arrays
-    data: int   # initialized RAM, also stored in flash
+    text: int   # flash: vectors, code, constants (the weights)
+    data: int   # initialized RAM (and init arrays), also stored in flash
     bss: int    # zeroed RAM (the arena is here)
 
     @property
@@ -344,16 +265,8 @@ def app_partition_bytes(table: Path = ESP32S3_DIR / "partitions.csv") -> int:
     raise EmbBertError(f"{table}: no app partition")
 
 
-@dataclass
-class XtensaBuild:
-    compiler: str
-    groups: list[tuple[list[Path], list[str]]]
-    common: list[str]
-    cc: str
-
-
 def xtensa_build(compiler: str, sdkconfig_dir: Path, work: Path, *,
-                 generated: Path = GENERATED, runtime_dir: Path = RUNTIME) -> XtensaBuild:
+                 generated: Path = GENERATED, runtime_dir: Path = RUNTIME) -> CrossBuild:
     """The sources of the esp32s3 firmware for one Xtensa compiler: the IDF component (glue and
     firmware core) with the env's build_src_flags (gnu17, IDF's language), the runtime and the
     model with the runtime library's C11."""
@@ -386,11 +299,11 @@ def xtensa_build(compiler: str, sdkconfig_dir: Path, work: Path, *,
     groups = [
         (sorted(ESP32S3_DIR.glob("*.c")), [*glue_flags, *idf_inc, *ours]),
         (sorted((FIRMWARE / "src").glob("*.c")), [*glue_flags, "-Wconversion", *ours]),
-        (runtime_sources(runtime_dir, _board_kernels("esp32s3")),
+        (runtime_sources(runtime_dir, load_board("esp32s3").kernels),
          ["-std=c11", *NUMERICS, *warn, "-Wconversion", *ours]),
         (sorted(generated.glob("*.c")), ["-std=c11", *NUMERICS, *warn, *ours]),
     ]
-    return XtensaBuild(compiler, groups, common, cc)
+    return CrossBuild(groups, common, cc)
 
 
 # ---------------------------------------------------------------------------------- report
@@ -411,23 +324,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=REPO / "models" / "sst2.pt")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "crossbuild")
     args = ap.parse_args(argv)
-    from .boards import load_board
+    from .cbuild import build_firmware
     from .export.exporter import export
 
     try:
         gens = {}
-        for board in [*STM32, "esp32s3"]:
+        for board in [*stm32_boards(), "esp32s3"]:
             gens[board] = args.out / board / "generated"
             res, _ = export(args.model, load_board(board), gens[board])
             if not res.report["fits"]:
                 raise EmbBertError(f"{args.model} does not fit {board}:\n{res.table}")
         print("compile matrix (firmware + glue + runtime + model, -Werror)")
-        for board in STM32:
+        for board in stm32_boards():
             for fa in FLOAT_ABIS:
                 for comp in ("gcc", "clang"):
                     b = stm32_build(board, generated=gens[board], float_abi=fa, compiler=comp)
                     n = len(compile_objects(b, args.out / board / f"obj-{fa}-{comp}"))
-                    print(f"  {STM32[board].cpu:10} {board:14} {fa:4} float  {b.cc:18} "
+                    print(f"  {load_board(board).cpu:10} {board:14} {fa:4} float  {b.cc:18} "
                           f"{n} files OK")
         sdk, _ = esp32s3_sdkconfig(args.out / "esp32s3" / "sdkconfig")
         for comp in XTENSA_COMPILERS:
@@ -436,23 +349,18 @@ def main(argv: list[str] | None = None) -> int:
             abi = "hard" if comp == "clang" else "soft"
             print(f"  {'xtensa':10} {'esp32s3':14} {abi:4} float  {b.cc:18} {n} files OK")
         print("\nlinked images (bytes)           text     data      bss    flash use     RAM use")
-        for board in STM32:
+        for board in stm32_boards():
             weights = json.loads((gens[board] / "export_report.json").read_text())["flash_bytes"]
+            b = load_board(board)
             for fa in FLOAT_ABIS:
                 s = image_size(build_stm32(board, args.out / board / f"fw-{fa}.elf",
                                            generated=gens[board], float_abi=fa))
-                b = load_board(board)
-                _size_row(board, fa, s, b.flash_bytes, STM32[board].ram_bytes, weights)
+                _size_row(board, fa, s, b.flash_bytes, b.extra["data_ram_bytes"], weights)
         # the emulated boards' images, from the F446's export (same model bytes)
-        from .cbuild import build_mps2
         gen = gens["nucleo-f446re"]
         weights = json.loads((gen / "export_report.json").read_text())["flash_bytes"]
-        for board in ("qemu-stm32f4", "qemu-m4", "qemu-m7"):
-            elf = args.out / board / "fw.elf"
-            if board in STM32_EMULATED:
-                build_stm32(board, elf, generated=gen)
-            else:
-                build_mps2(board, elf, generated_dir=gen)
+        for board in emulated_boards():
+            elf = build_firmware(board, args.out / board / "fw.elf", generated_dir=gen)
             b = load_board(board)
             _size_row(board, "hard", image_size(elf), b.flash_bytes, b.sram_bytes, weights)
     except EmbBertError as e:

@@ -16,7 +16,7 @@ layer: only the [CLS] row reaches the logits):
                 R * a * d * d                     conv.pw
     classifier  C * d
 
-`dense_macs` is the convention of the TFLite Micro anchor in DESIGN.md (every layer computes
+`dense_macs` is the convention of the TFLite Micro anchor in docs/MODEL.md (every layer computes
 all T rows, all k taps, no RMSNorm): 18.1 M / 44.6 M / 122.7 M at T = 64 / 128 / 256 for the
 default config. Softmax, SiLU, exp and quantization are elementwise and not counted.
 """

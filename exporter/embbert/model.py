@@ -1,4 +1,4 @@
-"""EmbBERT-Q in one readable file: the fp32 forward pass of MODEL_SPEC.md.
+"""EmbBERT-Q in one readable file: the fp32 forward pass of docs/MODEL.md.
 
 Parameter names and layouts are the contract with the exporter and the C runtime; do not rename.
 Shape comments: B batch, T tokens, d model width, rd reduced (Nano Embedder) width.

@@ -1,5 +1,5 @@
 /* Instruction-count benchmark firmware for the QEMU mps2 boards (make bench; driven by
- * exporter/embbert/perf.py). No protocol: it runs ebq_infer once per sequence length on fixed
+ * exporter/embbert/perf/). No protocol: it runs ebq_infer once per sequence length on fixed
  * pseudo-random tokens and prints one line per length on UART0, then exits (SYSRESETREQ):
  *
  *   T <T> instr <n> stack <peak bytes> arena <bytes> logits <hex bits,...> stages <n,...>

@@ -1,7 +1,7 @@
 /* Host latency of the C runtime (make bench): for each length T given on the command line,
  * runs ebq_infer on the same pseudo-random tokens as bench_fw.c until at least `min_ms` of
  * wall time has passed and prints "T <T> ns <median ns per inference> reps <n>". Single
- * thread; built -O2 -march=native by exporter/embbert/perf.py. */
+ * thread; built -O2 -march=native by exporter/embbert/perf/host.py. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
 #include <stdio.h>

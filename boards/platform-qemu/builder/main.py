@@ -1,10 +1,12 @@
 """SCons builder of the local QEMU platform: system arm-none-eabi-gcc, bare metal (the firmware
 brings its own startup and linker script), `upload` = run QEMU serving the UART on a TCP port.
 
-The QEMU command line comes from the board TOML named by `custom_ebq_board` (boards/<name>.toml,
-[emulator] command), the same data embbert.device.qemu uses. The port is --upload-port /
-upload_port (N, 127.0.0.1:N or socket://127.0.0.1:N; a serial device is refused), else
-$EBQ_QEMU_PORT, else 4444.
+Everything about the board comes from the board TOML named by `custom_ebq_board`
+(boards/<name>.toml), read by embbert.boards as every other consumer reads it: compiler, machine
+flags, linker script and flags, vendor headers and sources ([build]), flash and RAM sizes, the
+QEMU command ([emulator]). The board JSON in boards/ only names the board for PlatformIO. The
+port is --upload-port / upload_port (N, 127.0.0.1:N or socket://127.0.0.1:N; a serial device is
+refused), else $EBQ_QEMU_PORT, else 4444.
 """
 
 import os
@@ -12,16 +14,36 @@ import shutil
 import signal
 import subprocess
 import sys
-from os.path import isfile, join
+from os.path import join
+from pathlib import Path
 
 from SCons.Script import AlwaysBuild, Default, DefaultEnvironment
 
 env = DefaultEnvironment()
 board = env.BoardConfig()
+PROJECT = env.subst("$PROJECT_DIR")
 
-PREFIX = "arm-none-eabi-"
-if not shutil.which(PREFIX + "gcc"):
-    sys.stderr.write("Error: arm-none-eabi-gcc not found "
+sys.path.insert(0, join(PROJECT, "exporter"))  # this repository's package (if not installed)
+from embbert.boards import load_board  # noqa: E402
+from embbert.errors import EmbBertError  # noqa: E402
+from embbert.paths import build_path  # noqa: E402
+
+NAME = env.GetProjectOption("custom_ebq_board")
+try:
+    EBQ = load_board(NAME, directory=Path(PROJECT) / "boards")
+except EmbBertError as e:
+    sys.stderr.write(f"Error: {e}\n")
+    env.Exit(1)
+if EBQ.build is None or EBQ.emulator is None:
+    sys.stderr.write(f"Error: board {NAME} has no [build] and [emulator] tables\n")
+    env.Exit(1)
+board.update("upload.maximum_size", EBQ.flash_bytes)
+board.update("upload.maximum_ram_size", EBQ.sram_bytes)
+
+CC = EBQ.build.cc
+PREFIX = CC[:-len("gcc")]
+if not shutil.which(CC):
+    sys.stderr.write(f"Error: {CC} not found "
                      "(apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)\n")
     env.Exit(1)
 
@@ -44,42 +66,37 @@ env.Replace(
 if env.get("PROGNAME", "program") == "program":
     env.Replace(PROGNAME="firmware")
 
-machine = [
-    "-mthumb",
-    "-mcpu=" + board.get("build.cpu"),
-    "-mfloat-abi=hard",
-    "-mfpu=" + board.get("build.fpu"),
-]
+machine = list(EBQ.build.machine)
 env.Append(
     ASFLAGS=machine,
     ASPPFLAGS=["-x", "assembler-with-cpp"],
-    CCFLAGS=machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"],
+    CCFLAGS=machine + list(EBQ.build.cflags),
     CFLAGS=["-std=c11"],
-    LINKFLAGS=machine + ["-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs"],
-    LIBS=["m"],
+    LINKFLAGS=machine + list(EBQ.build.ldflags),
+    LIBS=list(EBQ.build.libs),
 )
-
-# The mps2 startup brings everything itself; a CMSIS startup file (qemu_stm32f4) calls
-# __libc_init_array, which needs the C library's crti/crtn.
-if board.get("build.libc_startfiles", "no") != "yes":
-    env.Append(LINKFLAGS=["-nostartfiles"])
+if EBQ.build.ldscript:
+    env.Replace(LDSCRIPT_PATH=join(PROJECT, EBQ.build.ldscript))
+    # the script's folder is searched for the files it INCLUDEs
+    env.Append(LIBPATH=[os.path.dirname(join(PROJECT, EBQ.build.ldscript))])
+# Vendor files the glue needs (an STM32 board: CMSIS headers, startup and system file).
+vendor = [build_path(p) for p in (*EBQ.build.includes, *EBQ.build.sources)]
+if any(not p.exists() for p in vendor):
+    sys.stderr.write(f"Error: board {NAME} needs {next(p for p in vendor if not p.exists())}: "
+                     "vendored files not found (set EMBBERT_VENDOR to the folder holding "
+                     "cmsis/)\n")
+    env.Exit(1)
+env.Append(CPPPATH=[str(build_path(p)) for p in EBQ.build.includes])
+for i, src in enumerate(build_path(p) for p in EBQ.build.sources):
+    env.BuildSources(f"$BUILD_DIR/vendor{i}", str(src.parent), src_filter=f"-<*> +<{src.name}>")
 
 target_elf = env.BuildProgram()
 AlwaysBuild(env.Alias("size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Size $SOURCE")))
 
 
 def _qemu_command(elf, port):
-    import tomllib  # Python >= 3.11, as PlatformIO's own interpreter here
-
-    name = env.GetProjectOption("custom_ebq_board")
-    toml = join(env.subst("$PROJECT_DIR"), "boards", name + ".toml")
-    if not isfile(toml):
-        sys.stderr.write(f"Error: board file {toml} not found\n")
-        env.Exit(1)
-    with open(toml, "rb") as f:
-        emu = tomllib.load(f).get("emulator", {})
-    return name, emu["command"] + ["-kernel", elf,
-                                   "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
+    return NAME, list(EBQ.emulator.command) + [
+        "-kernel", elf, "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
 
 
 def _die_with_parent():

@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cbuild import GENERATED, MPS2_CPU, build_host, build_mps2
-from ..crossbuild import STM32_EMULATED, build_stm32
+from ..boards import runnable_boards
+from ..cbuild import GENERATED, build_firmware
 from ..device.transport import DEFAULT_BAUD, PipeTransport, Transport, open_transport
 from ..errors import EmbBertError
 from ..paths import REPO
 from .run import BenchError, read_export_report
 
-BOARDS = (*MPS2_CPU, *STM32_EMULATED, "host")
+BOARDS = tuple(runnable_boards())
 BUILD_ROOT = REPO / "build" / "bench"
 
 
@@ -56,12 +56,8 @@ def prepare(board: str, model: Path, sha: str, *, generated: Path = GENERATED,
         else:
             _export(model, board, gen, echo)
     echo(f"building the {board} firmware in {work} ...")
-    if board == "host":
-        binary = build_host(work / "fw_host", generated_dir=gen)
-    elif board in STM32_EMULATED:
-        binary = build_stm32(board, work / "fw.elf", generated=gen)
-    else:
-        binary = build_mps2(board, work / "fw.elf", generated_dir=gen)
+    binary = build_firmware(board, work / ("fw_host" if board == "host" else "fw.elf"),
+                            generated_dir=gen)
     return Firmware(board, gen, binary)
 
 

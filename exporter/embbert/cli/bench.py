@@ -26,10 +26,12 @@ Examples:
   embbert-bench --board host --text "a gorgeous, witty, seductive movie"
   embbert-bench --board qemu-m4 --firmware .pio/build/qemu_m4/firmware.elf   # `make demo`
 
-Without --model, the checkpoint is the one `embbert-export` recorded in
-firmware/generated/export_report.json. --board builds and runs the firmware itself (QEMU or the
-host binary) from firmware/generated when that holds the model for that board, else from a
-fresh export in build/bench/, and always stops it afterwards.
+Without --model, the model is the export in --generated (firmware/generated): its
+quantized_model.npz is the simulation the device must match bit for bit, and the checkpoint
+export_report.json records adds the fp32 comparison (skipped, with a note, when it is gone).
+--board builds and runs the firmware itself (QEMU or the host binary) from firmware/generated
+when that holds the model for that board, else from a fresh export in build/bench/, and always
+stops it afterwards.
 """
 
 

@@ -20,33 +20,25 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
+from embbert.boards import Board, load_board
 from embbert.device.transport import DEFAULT_TIMEOUT, SerialTransport, TransportError
 from embbert.errors import EmbBertError
-from embbert.paths import BOARDS as BOARDS_DIR
 
 CONNECT_TIMEOUT = 10.0
 
 
-def load_board(board: str | Path) -> dict:
-    """A board's TOML by name (boards/<name>.toml) or path."""
-    path = Path(board)
-    if not path.suffix:
-        path = BOARDS_DIR / f"{board}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in BOARDS_DIR.glob("*.toml")))
-        raise EmbBertError(f"unknown board {board!s} (known: {known})")
-    with path.open("rb") as f:
-        return tomllib.load(f)
+def emulator_command(board: str | Board) -> list[str]:
+    """The board's QEMU command line, without the firmware and the serial link."""
+    b = load_board(board) if isinstance(board, str) else board
+    if b.emulator is None:
+        raise EmbBertError(f"board {b.name} has no [emulator] command")
+    return list(b.emulator.command)
 
 
-def qemu_command(board: dict, elf: str | Path, port: int) -> list[str]:
-    emu = board.get("emulator")
-    if not emu or not emu.get("command"):
-        raise EmbBertError(f"board {board.get('name', '?')} has no [emulator] command")
-    return [*emu["command"], "-kernel", str(elf),
+def qemu_command(board: str | Board, elf: str | Path, port: int) -> list[str]:
+    return [*emulator_command(board), "-kernel", str(elf),
             "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
 
 
@@ -87,7 +79,7 @@ def stop_qemu(proc: subprocess.Popen) -> None:
 class QemuBoard:
     """Context manager: QEMU running `elf` on `board`, connected through `self.transport`."""
 
-    def __init__(self, board: str | Path, elf: str | Path, *, port: int | None = None,
+    def __init__(self, board: str, elf: str | Path, *, port: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT, connect_timeout: float = CONNECT_TIMEOUT):
         self.board = load_board(board)
         self.elf = Path(elf)
@@ -159,7 +151,7 @@ class QemuBoard:
 
 def serve(board: str, elf: str, port: int) -> int:
     """Runs QEMU in the foreground with the UART on `port` until Ctrl-C / SIGTERM."""
-    cmd = qemu_command(load_board(board), elf, port)
+    cmd = qemu_command(board, elf, port)
     proc = start_qemu(cmd)
     print(f"QEMU {board} is running {elf}\n"
           f"  serial protocol on socket://127.0.0.1:{port} (QEMU starts the firmware when the "

@@ -1,7 +1,7 @@
 """Python mirror of the C structs in runtime_c/include/embbert/model_format.h (ggml style).
 
 `struct_layout(name, ptr)` gives sizeof and offsetof for a target with `ptr`-byte pointers
-(8 on the 64-bit host, 4 on Cortex-M / Xtensa); test_export_layout.py checks the host numbers
+(8 on the 64-bit host, 4 on Cortex-M / Xtensa); tests/test_export.py checks the host numbers
 against the C compiler's, so a field added on one side only is caught.
 """
 

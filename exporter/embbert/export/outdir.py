@@ -26,14 +26,15 @@ MANIFEST = ".embbert-export.json"
 JOURNAL = ".embbert-export.journal"
 LOCK = ".embbert-export.lock"
 TMP_PREFIX = ".embbert-tmp-"
+PROBE_PREFIX = ".embbert-probe-"  # not swept: a probe runs outside the lock
 OWN = frozenset({MANIFEST, JOURNAL, LOCK})
 # Exports made before the manifest existed wrote exactly these files.
 LEGACY_FILES = frozenset({"model_data.h", "model_data.c", "export_report.json"})
 
 
 def _entries(out_dir: Path) -> set[str]:
-    return {p.name for p in out_dir.iterdir()
-            if p.name not in OWN and not p.name.startswith(TMP_PREFIX)}
+    return {p.name for p in out_dir.iterdir() if p.name not in OWN
+            and not p.name.startswith((TMP_PREFIX, PROBE_PREFIX))}
 
 
 def exported_files(out_dir: Path) -> set[str] | None:
@@ -81,7 +82,7 @@ def _probe_writable(directory: Path, message: str) -> None:
     """Create and remove a directory there: access() says yes to root even where the
     filesystem says no (read-only mounts, /proc)."""
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=directory))
+        os.rmdir(tempfile.mkdtemp(prefix=PROBE_PREFIX, dir=directory))
     except OSError as e:
         raise EmbBertError(f"{message}: {e.strerror}") from e
 
@@ -157,10 +158,7 @@ def _recover_locked(out_dir: Path) -> None:
                                f"files and export again")
         _apply(out_dir, j)
     for p in out_dir.glob(TMP_PREFIX + "*"):  # an export that died before its commit
-        if p.is_dir():
-            p.rmdir()
-        else:
-            p.unlink(missing_ok=True)
+        p.unlink(missing_ok=True)
 
 
 def recover(out_dir: Path) -> None:

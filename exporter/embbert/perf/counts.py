@@ -14,15 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..boards import load_board
-from ..cbuild import (
-    FIRMWARE,
-    MPS2_CPU,
-    NUMERICS,
-    RUNTIME,
-    _compile_and_link,
-    runtime_sources,
-)
-from ..device.qemu import load_board as load_board_toml
+from ..cbuild import build_program
+from ..device.qemu import emulator_command
 from ..errors import EmbBertError
 from ..paths import REPO
 
@@ -31,8 +24,6 @@ STAGES = ("embedding", "norm", "q", "scores+softmax+sum", "out", "conv", "pointw
           "classifier")   # ebq_stage order (EMBED, NORM, Q, ATTN, OUT, CONV, PW, CLASSIFIER)
 BENCH_FW = REPO / "tools" / "bench" / "bench_fw.c"
 BUILD = REPO / "build" / "perf"
-STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion", "-Wconversion",
-          "-Wshadow"]
 LINE = re.compile(r"^T (\d+) instr (\d+) stack (\d+) arena (\d+) logits ([0-9a-f,]+) "
                   r"stages ?([0-9,]*)$")
 
@@ -58,29 +49,16 @@ def bench_ids(vocab_size: int, T: int) -> tuple[np.ndarray, np.ndarray]:
 
 def build_bench_elf(board: str, kernels: str, generated: Path, out: Path,
                     profile: bool = False, lengths=LENGTHS) -> Path:
-    """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for a QEMU mps2 board."""
-    if board not in MPS2_CPU:
-        raise EmbBertError(f"no mps2 build for {board}")
-    plat = FIRMWARE / "platform" / "mps2"
-    inc = [f"-I{FIRMWARE / 'src'}", f"-I{plat}", f"-I{generated}", f"-I{RUNTIME / 'include'}",
-           f"-I{RUNTIME / 'src'}"]
-    machine = ["-mthumb", "-mfloat-abi=hard", *MPS2_CPU[board]]
-    common = machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"] + NUMERICS
-    defs = (["-DEBQ_PROFILE"] if profile else []) + [
-        "-DEBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)]
-    glue = [plat / n for n in ("startup_mps2.c", "platform_mps2.c", "counter_cmsdk.c",
-                               "uart_cmsdk.c")]
-    groups = [([BENCH_FW, *runtime_sources(RUNTIME, kernels)], STRICT + inc + defs),
-              (glue + [generated / "model_data.c"], ["-std=c11", "-Wall", "-Wextra"] + inc)]
-    link = ["-nostartfiles", f"-T{plat / 'mps2.ld'}", "-Wl,--gc-sections",
-            "--specs=nano.specs", "--specs=nosys.specs", "-lm"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return _compile_and_link(out, "arm-none-eabi-gcc", groups, common, link)
+    """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for an emulated board."""
+    defs = (["EBQ_PROFILE"] if profile else []) + [
+        "EBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)]
+    return build_program(board, out, [BENCH_FW], kernels=kernels, generated_dir=generated,
+                         defines=defs)
 
 
 def run_bench_elf(board: str, elf: Path, timeout: float = 300.0) -> list[str]:
     """Runs the ELF under the board's QEMU command (-icount) and returns its UART lines."""
-    cmd = list(load_board_toml(board)["emulator"]["command"])
+    cmd = emulator_command(board)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "uart.txt"
         cmd += ["-kernel", str(elf), "-serial", f"file:{log}"]
@@ -130,18 +108,8 @@ KERNELS_FW = REPO / "tools" / "bench" / "kernels_fw.c"
 
 def kernel_counts(board: str, kernels: str, work: Path = BUILD) -> dict[str, tuple[int, int]]:
     """{kernel: (instructions per call, MACs or elements per call)}: tools/bench/kernels_fw.c."""
-    plat = FIRMWARE / "platform" / "mps2"
-    inc = [f"-I{FIRMWARE / 'src'}", f"-I{plat}", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}"]
-    machine = ["-mthumb", "-mfloat-abi=hard", *MPS2_CPU[board]]
-    common = machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections"] + NUMERICS
-    glue = [plat / n for n in ("startup_mps2.c", "platform_mps2.c", "counter_cmsdk.c",
-                               "uart_cmsdk.c")]
-    srcs = [s for s in runtime_sources(RUNTIME, kernels) if s.parent.name != "src"]
-    groups = [([KERNELS_FW, *srcs], STRICT + inc), (glue, ["-std=c11", "-Wall"] + inc)]
-    link = ["-nostartfiles", f"-T{plat / 'mps2.ld'}", "-Wl,--gc-sections",
-            "--specs=nano.specs", "--specs=nosys.specs", "-lm"]
-    elf = _compile_and_link(work / f"kernels-{board}-{kernels}" / "kernels.elf",
-                            "arm-none-eabi-gcc", groups, common, link)
+    elf = build_program(board, work / f"kernels-{board}-{kernels}" / "kernels.elf",
+                        [KERNELS_FW], kernels=kernels, kernels_only=True)
     out = {}
     for ln in run_bench_elf(board, elf):
         parts = ln.split()
@@ -152,9 +120,7 @@ def kernel_counts(board: str, kernels: str, work: Path = BUILD) -> dict[str, tup
 
 # ------------------------------------------------------------------------------ the whole run
 
-# QEMU board -> the real board whose clock turns its instruction counts into an estimate
-REAL_CLOCK = {"qemu-m4": "nucleo-f446re", "qemu-m7": "nucleo-h743zi"}
-# DESIGN.md anchors: TFLite Micro + CMSIS-NN on the M4 (QEMU icount) and the host
+# docs/MODEL.md reference numbers: TFLite Micro + CMSIS-NN on the M4 (QEMU icount) and the host
 TFLM = {64: (82.5e6, 136), 128: (204e6, 243), 256: (567e6, 456)}   # instructions, arena KB
 HOST_ANCHOR_MS = {"pytorch": 5.4, "ort_fp32": 2.4, "ort_int8": 2.1}    # T = 128
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cbuild import NUMERICS, RUNTIME, _compile_and_link, board_kernels, runtime_sources
+from ..cbuild import board_kernels, build_host_tool
 from ..paths import REPO
 
 BENCH_HOST = REPO / "tools" / "bench" / "bench_host.c"
@@ -23,12 +23,8 @@ MIN_SECONDS = 0.3
 def c_runtime_ns(generated: Path, work: Path, lengths,
                  kernels: str | None = None) -> dict[int, float]:
     """{T: ns} for the C runtime with `kernels` (default: boards/host.toml's)."""
-    inc = [f"-I{generated}", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}"]
-    srcs = runtime_sources(RUNTIME, board_kernels("host", kernels))
-    exe = _compile_and_link(work / "bench_host", os.environ.get("CC", "cc"),
-                            [([BENCH_HOST, *srcs, generated / "model_data.c"],
-                              ["-std=c11", "-Wall"] + inc)],
-                            ["-O2", "-march=native"] + NUMERICS, ["-lm"])
+    exe = build_host_tool(work / "bench_host", [BENCH_HOST], model_dir=generated,
+                          kernels=board_kernels("host", kernels), cflags="-march=native")
     out = subprocess.run([str(exe), *map(str, lengths)], capture_output=True, text=True,
                          check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}).stdout
     res = {}

@@ -12,7 +12,7 @@ Needs tensorflow-cpu, tflite-micro, onnx and onnxruntime (the Makefile target in
   with the TFLite converter (representative data: the task's training sentences), run with the
   tflite-micro Python interpreter; its RecordingMicroAllocator gives the arena. Sentences are
   right-padded to T with the padded keys masked, so the logits are comparable.
-- ONNX Runtime: perf_host's ONNX export, fp32 and dynamic int8, at the real length.
+- ONNX Runtime: perf.host's ONNX export, fp32 and dynamic int8, at the real length.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from ..paths import REPO
 
 LENGTHS = (64, 128, 256)
 TF_FP32_TOL = 1e-4     # TF rewrite (fp32) vs PyTorch: max |logit difference| allowed
-# DESIGN.md anchors: TFLM + CMSIS-NN on the Cortex-M4, arena KB per T; int8 model 438-462 KB
+# docs/MODEL.md reference numbers: TFLM + CMSIS-NN on the Cortex-M4, arena KB per T; int8
+# model 438-462 KB
 ANCHOR_ARENA_KB = {64: 136, 128: 243, 256: 456}
 ANCHOR_MODEL_KB = "438-462"
 ALLOC = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
@@ -279,7 +280,7 @@ def render(res: dict) -> str:
                      f"{ANCHOR_ARENA_KB.get(T, '-')} KB",
                      f"{t['arena']['total'] / arena[T]:.1f}x"])
     md += _table(["T", "ours arena", "TFLM arena (total)", "TFLM head (activations)",
-                  "TFLM tail (persistent)", "DESIGN.md anchor (TFLM + CMSIS-NN, M4)",
+                  "TFLM tail (persistent)", "docs/MODEL.md reference (TFLM + CMSIS-NN, M4)",
                   "TFLM / ours"], rows)
     md += ["", "TFLM arena = `RecordingMicroAllocator` totals after one inference; the model "
            "also runs in exactly that many bytes (checked). This is the x86-64 Python build "
@@ -295,7 +296,7 @@ def render(res: dict) -> str:
                   "TFLM / ours"], rows)
     md += ["", f"Ours: {ours['weights_bytes']:,} weight bytes, independent of T (the runtime "
            "reads the position table up to the real length). The .tflite file grows with T: "
-           "the folded position table is [T, d] int8. DESIGN.md anchor: "
+           "the folded position table is [T, d] int8. docs/MODEL.md reference: "
            f"{ANCHOR_MODEL_KB} KB model (+ 173 KB interpreter code).", "",
            "## Logits and accuracy", ""]
     eng = res["engines"]

@@ -30,9 +30,9 @@ def write_report(res: dict, out: Path) -> None:
           f"(hn per layer {res['outliers']['hn']}, silu(conv) per layer {res['outliers']['u']},"
           f" [CLS] {res['outliers']['cls']}). Input: [CLS] + pseudo-random tokens + [SEP], one "
           "segment, no padding (the device runs at the real length T).", "",
-          "**Method.** The firmware `tools/bench/bench_fw.c` runs `ebq_infer` on QEMU "
-          "`mps2-an386` (Cortex-M4F) and `mps2-an500` (Cortex-M7) under `-icount shift=10`: the "
-          "CMSDK timer then counts executed instructions exactly (DESIGN.md). *ref* = the "
+          "**Method.** The firmware `tools/bench/bench_fw.c` runs `ebq_infer` on the QEMU "
+          "boards `qemu-m4` (Cortex-M4F) and `qemu-m7` (Cortex-M7) under `-icount shift=10`: the "
+          "CMSDK timer then counts executed instructions exactly (docs/MODEL.md). *ref* = the "
           "portable C kernels (`runtime_c/src/ref`), *cortexm* = `runtime_c/src/arch/cortexm` "
           "(SMLAD 2 x 2 tiles). Both builds give logits identical, bit for bit, to the Python "
           "simulation at every T (checked by this run). Per-stage numbers come from a second "
@@ -45,7 +45,7 @@ def write_report(res: dict, out: Path) -> None:
           "STM32F446 at 180 MHz, partly hidden by the ART cache), caches and dual issue on the "
           "M7, multi-cycle instructions (VDIV 14 cycles, loads 2). `embbert-bench --port` "
           "measures real cycles (DWT CYCCNT) when a board is attached.", "",
-          "MACs: *dense* = the TFLite Micro convention of DESIGN.md (every layer all T rows, "
+          "MACs: *dense* = the TFLite Micro convention of docs/MODEL.md (every layer all T rows, "
           "all k taps; 44.6 M at T = 128), *executed* = what the runtime computes (the last "
           "layer only for [CLS], causal taps only; `embbert/macs.py`).", "",
           "## Instructions per inference (QEMU, exact)", ""]
@@ -131,7 +131,7 @@ def write_report(res: dict, out: Path) -> None:
                "; median of repeated runs, all in one run of `make bench`, same tokens. "
                f"{h['note']}.", ""]
         md += _table(["T"] + [n for _, n in have] + [f"{n} / C" for _, n in have[1:]], rows)
-        md += ["", "DESIGN.md anchors at T = 128 (another machine): " + ", ".join(
+        md += ["", "docs/MODEL.md reference numbers at T = 128 (another machine): " + ", ".join(
             f"{k} {v} ms" for k, v in HOST_ANCHOR_MS.items()) + ".", ""]
 
     md += ["## Plot", "", "![instructions per MAC](benchmarks.svg)", ""]

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..boards import load_board
+from ..boards import emulated_boards, load_board
 from ..cbuild import board_kernels
 from ..errors import EmbBertError
 from ..paths import REPO
 from .counts import (
     BUILD,
     LENGTHS,
-    REAL_CLOCK,
     STAGES,
     bench_ids,
     export_for,
@@ -78,11 +77,11 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
                  "macs_runtime": {T: runtime_macs(cfg, T) for T in lengths},
                  "stage_macs": {T: stage_macs(cfg, T) for T in lengths},
                  "qemu": {}, "clock": {}}
-    for board in ("qemu-m4", "qemu-m7"):
+    for board in emulated_boards():
         if only and not any(o.startswith(board + "/") for o in only):
             continue
         gen = export_for(board, mq, sha, work)
-        real = load_board(REAL_CLOCK[board])
+        real = load_board(load_board(board).estimate_board or board)
         res["clock"][board] = {"board": real.name, "clock_hz": real.clock_hz}
         for kernels in ("ref", "cortexm"):
             if only and f"{board}/{kernels}" not in only:
@@ -168,7 +167,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.kernels:
-            for board in ("qemu-m4", "qemu-m7"):
+            for board in emulated_boards():
                 r, c = kernel_counts(board, "ref"), kernel_counts(board, "cortexm")
                 for name, (n, units) in r.items():
                     print(f"{board} {name:14s} ref {n / units:7.2f}  cortexm "

@@ -91,11 +91,6 @@ def f16_value(bits: np.ndarray) -> np.ndarray:
     return np.asarray(bits, dtype=np.uint16).view(np.float16).astype(np.float32)
 
 
-def f16_round(x: np.ndarray) -> np.ndarray:
-    """float32 -> nearest FP16 value, returned as float32."""
-    return f16_value(f16_bits(x))
-
-
 def quant_row(v: np.ndarray, outliers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ebq_quantize_row over the last axis: per-row absmax int8 with outlier channels held out.
 

@@ -76,11 +76,6 @@ class QTensor:
         b = self.q.nbytes + self.scale.nbytes + self.outlier_idx.nbytes + self.outlier_w.nbytes
         return b + (self.bias.nbytes if self.bias is not None else 0)
 
-    def dequant(self) -> np.ndarray:
-        """float64 [rows, cols] as the int8 blocks represent it (outlier columns excluded)."""
-        s = np.repeat(self.scale_f32().astype(np.float64), self.block, axis=1)[:, :self.cols]
-        return self.q.astype(np.float64) * s
-
 
 @dataclass
 class QLayer:

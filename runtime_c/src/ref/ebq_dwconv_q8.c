@@ -1,6 +1,6 @@
 /* Causal depthwise Conv1D, one output row at a time, int8 hn x int8 taps -> int32 per block. */
 #include "embbert/kernels.h"
-#include "../ref_loops.h"
+#include "ref_loops.h"
 
 /* c[n][a*d] <- rows t .. t+n-1 (zeros before row 0) */
 void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *restrict HO,

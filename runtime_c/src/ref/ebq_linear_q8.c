@@ -1,7 +1,7 @@
 /* Linear layer, int8 x int8 -> int32 per block, FP16 block scales, float outlier columns. */
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../ref_loops.h"
+#include "ref_loops.h"
 
 /* y[n][rows] <- W[rows][cols] . (xs[i] * xq[i][cols] + outliers xo[i][n_out]) + bias[rows] */
 void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *restrict xs,

@@ -1,6 +1,6 @@
 /* Dynamic per-row int8 quantization with outlier channels held out in float. */
 #include "embbert/kernels.h"
-#include "../ref_loops.h"
+#include "ref_loops.h"
 
 /* q[n] int8, *scale, vo[n_idx] <- v[n] */
 void ebq_quantize_row(int8_t *restrict q, float *restrict scale, float *restrict vo,

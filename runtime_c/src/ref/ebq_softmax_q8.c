@@ -1,6 +1,6 @@
 /* Softmax numerators as int8 values (127 at the max); normalized later by their sum Z. */
 #include "embbert/kernels.h"
-#include "../ref_loops.h"
+#include "ref_loops.h"
 
 /* e[T] (int8 values in int16) <- s[T]; returns Z = sum(e) */
 int32_t ebq_softmax_q8(int16_t *restrict e, const float *restrict s,

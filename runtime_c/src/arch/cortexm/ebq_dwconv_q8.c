@@ -13,7 +13,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 /* rows t and t+1, channels in pairs; c0, c1 the two output rows. Taps below j0 fall before
  * row 0 (j0 = k - 1 - t for the first rows, else 0): the taps run in groups of 4 from j0, the

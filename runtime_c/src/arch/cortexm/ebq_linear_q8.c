@@ -9,7 +9,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 /* input columns widened at a time: 2 tokens x 256 int16 = 1 KiB of stack; longer rows run in
  * chunks of whole blocks, with the partial float sums parked in y */

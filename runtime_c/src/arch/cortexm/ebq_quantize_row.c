@@ -10,7 +10,7 @@
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 /* max of m and 2x the sign-cleared bits of v[c], c in [c0, c1) */
 static inline uint32_t absmax_bits2(const float *restrict v, uint32_t c0, uint32_t c1,

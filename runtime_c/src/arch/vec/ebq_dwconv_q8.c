@@ -7,7 +7,7 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 #define K 32u     /* taps of the fast path */
 #define MAXD 256u /* channels of the fast path */

@@ -6,7 +6,7 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 #define MAXC 1024u /* widest row widened on the stack; wider rows take the ref loop */
 

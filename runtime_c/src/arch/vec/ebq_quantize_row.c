@@ -9,7 +9,7 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 static uint32_t absmax_bits(const float *restrict v, uint32_t c0, uint32_t c1, uint32_t m) {
     for (uint32_t c = c0; c < c1; c++) {

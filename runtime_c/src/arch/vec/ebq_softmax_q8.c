@@ -8,7 +8,7 @@
 #include "ebq_vec_exp.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "../../ref_loops.h"
+#include "../../ref/ref_loops.h"
 
 /* the ref's loops for a whole row */
 static int32_t ref_row(int16_t *restrict e, const float *restrict s,
