@@ -44,7 +44,7 @@ def project(tmp_path_factory, pio_env) -> Path:
     return make_pio_project(tmp_path_factory.mktemp("pio"))
 
 
-@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7", "qemu-stm32f4"])
 def test_pio_builds_offline_with_the_board_files_facts(project, pio_env, board):
     """The local platform compiles and links with the board TOML's flags, linker script and
     sizes, and the runtime library picks the TOML's kernels (one board reader)."""
