@@ -60,12 +60,15 @@ def both(libs, name, make_out, *args):
 
 # rows, cols, outliers, bias, n: 2 x 2 tiles, odd rows, 16/48/100-column blocks, cols % 4 != 0
 # (fallback), cols > 256 (chunked widening), the classifier's 2 rows; whole rows of 32-column
-# blocks for two tokens (the fused path: 1, 3, 4, 8 blocks, with and without outliers)
+# blocks for two tokens (the fused path: 1, 3, 4, 8 blocks, with and without outliers); four
+# tokens (one row x four tokens; rows too wide for it and n = 3 take the pair paths)
 LINEAR = [(128, 128, 0, True, 2), (128, 128, 3, True, 1), (7, 16, 0, True, 2),
           (33, 48, 2, True, 2), (5, 100, 0, False, 2), (6, 18, 1, True, 2),
           (10, 320, 2, True, 2), (2, 128, 1, True, 1), (128, 16, 0, False, 1),
           (128, 128, 4, True, 2), (6, 96, 1, False, 2), (4, 256, 0, True, 2),
-          (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1)]
+          (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1),
+          (128, 128, 0, True, 4), (128, 128, 4, True, 4), (7, 64, 3, False, 4),
+          (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4)]
 
 
 @pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR)
@@ -90,10 +93,13 @@ def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
 
 
 # T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1,
-# the longest listed T (256, odd 255) and beyond (T > 256: no list)
+# the longest listed T (256, odd 255) and beyond (T > 256: no list); four query rows (the
+# default width d = 128 only; n = 3 and other widths take the two-row path)
 ATTN = [(128, 128, 0, 0, 2), (37, 128, 3, 5, 2), (9, 32, 2, 3, 1), (5, 18, 1, 5, 2),
         (64, 320, 1, 0, 2), (1, 64, 0, 0, 2), (2, 16, 0, 1, 1), (33, 96, 4, 0, 2),
-        (255, 128, 0, 0, 2), (256, 128, 1, 7, 2), (301, 32, 0, 0, 2)]
+        (255, 128, 0, 0, 2), (256, 128, 1, 7, 2), (301, 32, 0, 0, 2),
+        (128, 128, 0, 0, 4), (37, 128, 2, 5, 4), (255, 128, 0, 3, 4), (256, 128, 1, 0, 4),
+        (1, 128, 0, 0, 4), (64, 128, 0, 0, 3), (300, 128, 0, 0, 4), (16, 64, 0, 0, 4)]
 
 
 @pytest.mark.parametrize("T,d,n_o,masked,n", ATTN)
@@ -124,11 +130,11 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
         Z[i] = libs["ref"].ebq_softmax_q8(ptr(e[i]), ptr(np.ascontiguousarray(sr[i])),
                                           ptr(segs), T)
     sh = np.float32(3.9 / 127)
-    for density in (1.0, 0.1):      # second row dense, then sparse (listed key pairs)
-        if n == 2:
-            e[1] = RNG.integers(0, 128, T) * (RNG.random(T) < density)
-            e[1, ~valid] = 0
-            Z[1] = int(e[1].sum())
+    for density in (1.0, 0.1, 0.02):  # other rows dense, then sparse (listed key pairs)
+        for k in range(1, n):
+            e[k] = RNG.integers(0, 128, T) * (RNG.random(T) < density)
+            e[k, ~valid] = 0
+            Z[k] = int(e[k].sum())
         (ar,), _ = (r := both(libs, "ebq_attn_sum", lambda: [np.zeros((n, d), np.float32)],
                               ptr(e), ptr(Z), n, ptr(H), ptr(HO), stride, T, d, float(sh),
                               ptr(idx), n_o))[0]
@@ -252,6 +258,12 @@ def e2e_model(tmp_path_factory):
     seqs = random_calibration(cfg, 6, seed=9, min_len=1)
     seqs += [(np.arange(cfg.max_len) % 300 + 5, np.ones(cfg.max_len, int)),
              (np.array([2, 4]), np.array([1, 1])), (np.array([2]), np.array([1]))]
+    # padded keys (segment 0: the masked softmax loop, zero rows in softmax @ V) and one token
+    # repeated (near-uniform attention: the dense walk of softmax @ V), four-row groups
+    pad = np.ones(cfg.max_len, int)
+    pad[34:] = 0
+    seqs += [(np.arange(cfg.max_len) % 50 + 5, pad),
+             (np.r_[2, np.full(cfg.max_len - 2, 77), 4], np.ones(cfg.max_len, int))]
     return mq, gens, seqs, tmp
 
 

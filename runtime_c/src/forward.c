@@ -1,4 +1,4 @@
-/* The EmbBERT-Q forward pass, in the order of model.py, on int8 data with two query rows at a
+/* The EmbBERT-Q forward pass, in the order of model.py, on int8 data with four query rows at a
  * time (EBQ_ROWS; the kernels share every weight and key load between them). Only the [CLS] row
  * is computed in the last layer (the logits read nothing else). */
 #include "arena.h"

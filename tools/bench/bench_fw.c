@@ -4,6 +4,8 @@
  *
  *   T <T> instr <n> stack <peak bytes> arena <bytes> logits <hex bits,...> stages <n,...>
  *
+ * Built with -DEBQ_BENCH_REPEAT, the tokens between [CLS] and [SEP] are all the first one
+ * (near-uniform attention: the worst case of softmax @ V).
  * instr: instructions of ebq_infer (CMSDK timer under -icount, exact). stack: peak stack depth
  * below the caller's frame (the stack is painted before the call and scanned after). stages:
  * instructions per ebq_stage when built with -DEBQ_PROFILE (the marks cost a few dozen
@@ -92,6 +94,9 @@ int main(void) {
     for (uint32_t t = 0; t < EBQ_MAX_LEN; t++) { /* [CLS] w ... w [SEP], one segment */
         seed = seed * 1664525u + 1013904223u;
         ids[t] = (uint16_t)(5u + (seed >> 8) % (cfg->vocab_size - 5u));
+#ifdef EBQ_BENCH_REPEAT /* the adversarial input: one token repeated (near-uniform attention) */
+        if (t > 1u) ids[t] = ids[1];
+#endif
         segs[t] = 1u;
     }
     ids[0] = 2u;

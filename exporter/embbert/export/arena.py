@@ -3,13 +3,13 @@
 One 16-byte aligned block; buffers in a fixed order, each start rounded up to 16 bytes:
   h0, h1   int8 [T][d]           hn of the current / next layer (ping-pong; one when 1 layer)
   ho0, ho1 FP16 [T][nh]          their outlier channels (nh = largest hn outlier set)
-  row buffers, ROWS = 2 token rows each (the forward pass runs two query rows together):
-  x        float [2][d]             x row, attention output, o1, o1 + o2
-  r        float [2][max(d,a*d,T)]  q', one score row, conv row, o2
-  qb       int8 [2][max(d,a*d)]     quantized q' / a / u / [CLS] row
-  qo       float [2][max_outliers]  their outlier channels
-  e        int16 [2][T]             softmax numerators (int8 values) of one query row
-No T x T buffer: attention runs two query rows at a time; the last layer only the [CLS] row.
+  row buffers, ROWS = 4 token rows each (the forward pass runs four query rows together):
+  x        float [4][d]             x row, attention output, o1, o1 + o2
+  r        float [4][max(d,a*d,T)]  q', one score row, conv row, o2
+  qb       int8 [4][max(d,a*d)]     quantized q' / a / u / [CLS] row
+  qo       float [4][max_outliers]  their outlier channels
+  e        int16 [4][T]             softmax numerators (int8 values) of one query row
+No T x T buffer: attention runs four query rows at a time; the last layer only the [CLS] row.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .format import ALIGN
 
-ROWS = 2                # EBQ_ROWS in runtime_c/src/arena.h
+ROWS = 4                # EBQ_ROWS in runtime_c/src/arena.h
 
 
 @dataclass

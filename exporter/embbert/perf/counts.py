@@ -37,20 +37,23 @@ class Run:
     rows: dict[int, dict] = field(default_factory=dict)
 
 
-def bench_ids(vocab_size: int, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """The token ids bench_fw.c uses (same LCG): [CLS] w ... w [SEP], segment 1."""
+def bench_ids(vocab_size: int, T: int, repeat: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids bench_fw.c uses (same LCG): [CLS] w ... w [SEP], segment 1; repeat: every
+    w the first one (EBQ_BENCH_REPEAT)."""
     seed, ids = 12345, []
     for _ in range(T):
         seed = (seed * 1664525 + 1013904223) & 0xFFFFFFFF
         ids.append(5 + (seed >> 8) % (vocab_size - 5))
+    if repeat:
+        ids[2:] = [ids[1]] * (T - 2)
     ids[0], ids[T - 1] = 2, 4
     return np.array(ids, np.int64), np.ones(T, np.int64)
 
 
 def build_bench_elf(board: str, kernels: str, generated: Path, out: Path,
-                    profile: bool = False, lengths=LENGTHS) -> Path:
+                    profile: bool = False, lengths=LENGTHS, repeat: bool = False) -> Path:
     """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for an emulated board."""
-    defs = (["EBQ_PROFILE"] if profile else []) + [
+    defs = (["EBQ_PROFILE"] if profile else []) + (["EBQ_BENCH_REPEAT"] if repeat else []) + [
         "EBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)]
     return build_program(board, out, [BENCH_FW], kernels=kernels, generated_dir=generated,
                          defines=defs)
@@ -88,9 +91,10 @@ def parse(lines: list[str], run: Run) -> Run:
 
 
 def measure(board: str, kernels: str, generated: Path, work: Path, profile: bool,
-            lengths=LENGTHS) -> Run:
-    tag = f"{board}-{kernels}{'-prof' if profile else ''}"
-    elf = build_bench_elf(board, kernels, generated, work / tag / "bench.elf", profile, lengths)
+            lengths=LENGTHS, repeat: bool = False) -> Run:
+    tag = f"{board}-{kernels}{'-prof' if profile else ''}{'-repeat' if repeat else ''}"
+    elf = build_bench_elf(board, kernels, generated, work / tag / "bench.elf", profile, lengths,
+                          repeat)
     return parse(run_bench_elf(board, elf), Run(board, kernels, profile))
 
 

@@ -68,6 +68,8 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
     echo(f"calibration: {how}")
     want = {T: mq.logits(*bench_ids(cfg.vocab_size, T)).view(np.uint32).tolist()
             for T in lengths}
+    want_rep = {T: mq.logits(*bench_ids(cfg.vocab_size, T, True)).view(np.uint32).tolist()
+                for T in lengths}
     res: dict = {"model": desc, "calibration": how, "config": cfg.to_dict(),
                  "lengths": lengths,
                  "outliers": {"hn": [len(L.h_outliers) for L in mq.layers],
@@ -93,10 +95,18 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
                 if plain.rows[T]["logits"] != want[T] or prof.rows[T]["logits"] != want[T]:
                     raise EmbBertError(f"{board}/{kernels} T={T}: logits differ from the "
                                        "simulation")
+            # the adversarial input (one token repeated), optimized kernels only
+            rep = measure(board, kernels, gen, work, False, lengths, True) \
+                if kernels == "cortexm" else None
+            for T in lengths:
+                if rep and rep.rows[T]["logits"] != want_rep[T]:
+                    raise EmbBertError(f"{board}/{kernels} T={T}: logits (repeated token) "
+                                       "differ from the simulation")
             res["qemu"][f"{board}/{kernels}"] = {
                 T: {"instr": plain.rows[T]["instr"], "stack": plain.rows[T]["stack"],
                     "arena": plain.rows[T]["arena"], "stages": prof.rows[T]["stages"],
-                    "stages_total": prof.rows[T]["instr"]} for T in lengths}
+                    "stages_total": prof.rows[T]["instr"]} |
+                ({"instr_repeat": rep.rows[T]["instr"]} if rep else {}) for T in lengths}
     if host:
         from .host import c_runtime_ns, python_ns
         echo("host: C runtime, PyTorch, ONNX Runtime (one thread) ...")

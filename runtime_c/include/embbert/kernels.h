@@ -1,8 +1,8 @@
 /* Kernels of the EmbBERT-Q forward pass. src/ref/ holds the portable reference versions (the
  * oracle, one kernel per file); src/arch/<isa>/ may provide the same symbols, chosen at build
  * time, and must give the same bits on every integer result and the same float results.
- * Kernels work on one or two token rows (n), so the arena never holds a T x T matrix and the
- * optimized kernels can share every weight / key load between two rows (2 x 2 output tiles).
+ * Kernels work on one to four token rows (n), so the arena never holds a T x T matrix and the
+ * optimized kernels can share every weight / key load between rows (2 x 2 and 1 x 4 tiles).
  * Shapes: d model width, a expansion, k conv taps, T tokens, n outlier channels. */
 #ifndef EMBBERT_KERNELS_H
 #define EMBBERT_KERNELS_H
@@ -19,7 +19,7 @@ extern "C" {
  * channels 0) plus the outlier channels in float xo[i][n_outliers]; per row:
  *   y = 0; for each block b: y += (float)sum_int(W_q[b] * xq[b]) * scale[b]
  *   y *= xs; for each outlier m: y += xo[m] * W_out[m]; y += bias
- * The forward pass calls it with n = 2 (two token rows share every weight load) or 1. */
+ * The forward pass calls it with n = 4 (four token rows share every weight load) down to 1. */
 void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *restrict xs,
                    const float *restrict xo, uint32_t n, const ebq_qtensor *restrict w);
 

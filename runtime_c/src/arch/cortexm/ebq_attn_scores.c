@@ -1,4 +1,5 @@
-/* Attention scores for Cortex-M: two query rows x two keys per inner step (2 x 2 tile).
+/* Attention scores for Cortex-M: four query rows x one key (1 x 4 tile, as the linear layer)
+ * or two query rows x two keys per inner step (2 x 2 tile).
  *
  * The query rows are widened to int16 pairs once (interleaved, as the activations of
  * ebq_linear_q8); each key word is loaded and split with SXTB16 once for both queries:
@@ -40,6 +41,7 @@ static inline __attribute__((always_inline)) void pairs22_body(
         const uint32_t *qw = EBQ_CM_OPAQUE(qw0); /* else GCC hoists the query out of the loop */
         const int8_t *h0 = hp;
         int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+#pragma GCC unroll 4
         for (uint32_t c = 0; c < d; c += 32u, h0 += 32, qw += 32) {
             const int8_t *h1 = h0 + d;
             STEP(0u); STEP(1u); STEP(2u); STEP(3u);
@@ -60,6 +62,42 @@ static __attribute__((noinline)) void pairs22(float *restrict s0, float *restric
         pairs22_body(s0, s1, qw0, H, T, d, qs0, qs1);
 }
 
+/* one 4-column step of key row h x the four queries in qw (ebq_cm.h) */
+#define STEP4(k) EBQ_CM_STEP14(k, h, qw)
+
+/* s[q][j] for four queries (rows of s, stride T) and every key; d % 32 == 0. Inlined with
+ * constant d for the default width: every column step is an immediate offset and the 32
+ * steps unroll. */
+static inline __attribute__((always_inline)) void keys14_body(float *restrict s,
+                                                              const uint32_t *restrict qw0,
+                                                              const int8_t *restrict H,
+                                                              uint32_t T, uint32_t d,
+                                                              const float *restrict qs) {
+    const float qs0 = qs[0], qs1 = qs[1], qs2 = qs[2], qs3 = qs[3];
+    const int8_t *hp = H;
+    for (uint32_t j = 0; j < T; j++, hp += d) {
+        const uint32_t *qw = EBQ_CM_OPAQUE(qw0); /* else GCC hoists the queries */
+        const int8_t *h = hp;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#pragma GCC unroll 4
+        for (uint32_t c = 0; c < d; c += 32u, h += 32, qw += 64) {
+            STEP4(0u); STEP4(1u); STEP4(2u); STEP4(3u);
+            STEP4(4u); STEP4(5u); STEP4(6u); STEP4(7u);
+        }
+        s[j] = (float)a0 * qs0, s[T + j] = (float)a1 * qs1;
+        s[2u * T + j] = (float)a2 * qs2, s[3u * T + j] = (float)a3 * qs3;
+    }
+}
+
+static __attribute__((noinline)) void keys14(float *restrict s, const uint32_t *restrict qw,
+                                             const int8_t *restrict H, uint32_t T, uint32_t d,
+                                             const float *restrict qs) {
+    if (d == 128u) /* the default d_model */
+        keys14_body(s, qw, H, T, 128u, qs);
+    else
+        keys14_body(s, qw, H, T, d, qs);
+}
+
 /* one query (widened, not interleaved: 2 words per 4 columns) against key j */
 static int32_t dot1(const uint32_t *restrict qw, uint32_t words, const int8_t *restrict h,
                     uint32_t d) {
@@ -77,8 +115,11 @@ void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *r
                      const float *restrict qo, uint32_t n_o, uint32_t n,
                      const int8_t *restrict H, const uint16_t *restrict HO, uint32_t ho_stride,
                      const uint8_t *restrict segs, uint32_t T, uint32_t d) {
-    for (uint32_t i = 0; i < n; i += 2u) {
-        const uint32_t nq = (n - i >= 2u) ? 2u : 1u;
+    for (uint32_t i = 0; i < n;) {
+        /* four queries at a time when their widened rows fit, else two */
+        const uint32_t nq = (n - i >= 4u && d % 32u == 0u && 2u * d <= MAXD) ? 4u
+                            : (n - i >= 2u)                                 ? 2u
+                                                                            : 1u;
         float *s0 = s + (size_t)i * T, *s1 = s0 + T;
         if (d % 4u != 0u || d > MAXD) { /* any other width: the reference loop */
             for (uint32_t k = i; k < i + nq; k++) {
@@ -100,7 +141,10 @@ void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *r
                 }
             }
             uint32_t j = 0;
-            if (nq == 2u && d % 32u == 0u) {
+            if (nq == 4u) {
+                keys14(s0, qw, H, T, d, qs + i);
+                j = T;
+            } else if (nq == 2u && d % 32u == 0u) {
                 pairs22(s0, s1, qw, H, T, d, qs[i], qs[i + 1u]);
                 j = T & ~1u;
             }
@@ -121,6 +165,7 @@ void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *r
                 }
             }
         }
+        i += nq;
     }
     (void)segs; /* masked keys are scored too (cheaper than testing); softmax skips them */
 }

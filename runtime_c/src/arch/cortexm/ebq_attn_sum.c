@@ -1,4 +1,4 @@
-/* softmax(s) @ V for Cortex-M: two query rows x two channels per inner step.
+/* softmax(s) @ V for Cortex-M: four (or two) query rows x two channels per inner step.
  *
  * The sum runs over keys j, down the columns of H, so the operands are built per key pair:
  * two halfword loads (H[j][c..c+1], H[j+1][c..c+1]) packed into one word and split with
@@ -8,13 +8,17 @@
  * pointer walks them: 8 MACs = 2 LDRH + PKHBT + 2 SXTB16 + LDRD + 4 SMLAD. Many numerators are
  * 0 (e < 0.5 / 127 of the max), and a key pair whose four numerators are 0 adds nothing to the
  * exact integer sums: when that saves work, only the other pairs are listed, each with its row
- * offset (one LDR more per pair; the rows are register-offset loads).
+ * offset (one LDR more per pair; the rows are register-offset loads). Four query rows at the
+ * default width share each pair's operands between 8 SMLADs (15 instructions per 16 MACs
+ * dense, 17 listed; the loop is an asm block, see sums4).
  * Integer sums exact, float epilogue in the ref's order: same bits as src/ref/ebq_attn_sum.c. */
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
-#define MAXT 256u /* keys listed on the stack: 128 pairs x 3 words = 1.5 KiB; longer: col22 */
+/* keys listed on the stack: 128 pairs x 5 words = 2.5 KiB for four rows (3 words, 1.5 KiB
+ * for two); longer: col22 */
+#define MAXT 256u
 
 /* 8 MACs of one key pair: rows at p0, p1 (channels c, c+1), numerators ew[k], ew[k + 1] */
 #define PAIR(p0, p1, k)                                                                    \
@@ -148,26 +152,174 @@ static void sums22(float *a0, float *a1, /* may alias */
     }
 }
 
+/* ---- four query rows (default width): each key pair's operands feed 8 SMLADs ---- */
+
+#define D4 128u /* the width of the four-row path (the rows' offsets are immediates) */
+
+/* one key pair, four queries, in C: rows (p0, p1) at channels c, c+1; numerator words ew[0..4) */
+#define PAIR4C(p0, p1)                                                                     \
+    do {                                                                                   \
+        const uint32_t hh = ebq_cm_pkhbt(ebq_cm_ld16(p0), ebq_cm_ld16(p1));                \
+        const uint32_t hc = ebq_cm_sxtb16(hh), hc1 = ebq_cm_sxtb16_ror8(hh);               \
+        a00 = ebq_cm_smlad(hc, ew[0], a00), a01 = ebq_cm_smlad(hc1, ew[0], a01);           \
+        a10 = ebq_cm_smlad(hc, ew[1], a10), a11 = ebq_cm_smlad(hc1, ew[1], a11);           \
+        a20 = ebq_cm_smlad(hc, ew[2], a20), a21 = ebq_cm_smlad(hc1, ew[2], a21);           \
+        a30 = ebq_cm_smlad(hc, ew[3], a30), a31 = ebq_cm_smlad(hc1, ew[3], a31);           \
+    } while (0)
+
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+/* the 8 SMLADs of one key pair: channel c in t1, c+1 in t0, numerators at [ew, #o] */
+#define EBQ_SMLAD8_ASM(o)                                                                  \
+    "ldrd %[t2], %[t3], [%[ew], #" #o "]\n\t"                                             \
+    "smlad %[a00], %[t1], %[t2], %[a00]\n\t"                                              \
+    "smlad %[a01], %[t0], %[t2], %[a01]\n\t"                                              \
+    "smlad %[a10], %[t1], %[t3], %[a10]\n\t"                                              \
+    "smlad %[a11], %[t0], %[t3], %[a11]\n\t"                                              \
+    "ldrd %[t2], %[t3], [%[ew], #" #o "+8]\n\t"                                           \
+    "smlad %[a20], %[t1], %[t2], %[a20]\n\t"                                              \
+    "smlad %[a21], %[t0], %[t2], %[a21]\n\t"                                              \
+    "smlad %[a30], %[t1], %[t3], %[a30]\n\t"                                              \
+    "smlad %[a31], %[t0], %[t3], %[a31]\n\t"
+/* a listed pair (5 words: numerators, row offset) at [ew, #o]: 17 instructions */
+#define EBQ_LISTED_ASM(o)                                                                  \
+    "ldr %[t0], [%[ew], #" #o "+16]\n\t"                                                  \
+    "ldrh %[t1], [%[h], %[t0]]\n\t"                                                       \
+    "add %[t0], %[h], %[t0]\n\t"                                                          \
+    "ldrh %[t0], [%[t0], #128]\n\t"                                                       \
+    "pkhbt %[t1], %[t1], %[t0], lsl #16\n\t"                                              \
+    "sxtb16 %[t0], %[t1], ror #8\n\t"                                                     \
+    "sxtb16 %[t1], %[t1]\n\t" EBQ_SMLAD8_ASM(o)
+/* a pair of the dense walk (4 words) at [ew, #o], rows at [h, #r]: 15 instructions */
+#define EBQ_DENSE_ASM(o, r)                                                                \
+    "ldrh %[t0], [%[h], #" #r "+128]\n\t"                                                 \
+    "ldrh %[t1], [%[h], #" #r "]\n\t"                                                     \
+    "pkhbt %[t1], %[t1], %[t0], lsl #16\n\t"                                              \
+    "sxtb16 %[t0], %[t1], ror #8\n\t"                                                     \
+    "sxtb16 %[t1], %[t1]\n\t" EBQ_SMLAD8_ASM(o)
+#define EBQ_SUMS4_OUT                                                                      \
+    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [a20] "+r"(a20),   \
+        [a21] "+r"(a21), [a30] "+r"(a30), [a31] "+r"(a31), [ew] "+r"(ew), [h] "+r"(h),     \
+        [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
+#endif
+
+/* acc[q][ch] (ch: c, c+1) over np key pairs of the four queries, h = H + c. dense: every
+ * pair in order, 4 numerator words per pair; else the listed pairs, 5 words (+ the byte
+ * offset of the pair's first row). On Cortex-M the loop is one asm block: 8 sums, 2 pointers
+ * and 4 temporaries fill the 14 allocatable registers (GCC's own allocation spilled sums);
+ * 15 (dense) or 17 (listed) instructions per 16 MACs. Its own function so that nothing else
+ * needs a register around the asm. */
+static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
+                                            const uint32_t *ew, uint32_t np, int dense) {
+    int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;
+    const uint32_t words = dense ? 4u : 5u;
+    if (np & 1u) { /* an odd count: the first pair here, then two per loop step */
+        if (dense) {
+            PAIR4C(h, h + D4);
+            h += 2u * D4;
+        } else {
+            PAIR4C(h + ew[4], h + ew[4] + D4);
+        }
+        ew += words;
+    }
+    const uint32_t *end = ew + words * (np & ~1u);
+    /* GCC only: the asm loop takes 13 core registers, more than clang leaves to inline asm (it
+     * keeps r7 as the frame pointer); clang compiles the C loop below, with the same sums */
+#if EBQ_CM_NATIVE && defined(__GNUC__) && !defined(__clang__)
+    uint32_t t0, t1, t2, t3;
+/* two pairs per pass (BODY), the list pointer moved on by STEP bytes, until end */
+#define EBQ_SUMS4_LOOP(BODY, STEP)                                                         \
+    __asm__ volatile("1:\n\t" BODY "adds %[ew], %[ew], #" #STEP "\n\t"                     \
+                     "ldr %[t0], %[end]\n\t"                                                \
+                     "cmp %[ew], %[t0]\n\t"                                                 \
+                     "bne 1b"                                                              \
+                     : EBQ_SUMS4_OUT                                                       \
+                     : [end] "m"(end)                                                      \
+                     : "cc", "memory")
+    if (ew != end && dense)
+        EBQ_SUMS4_LOOP(EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) "add %[h], %[h], #512\n\t", 32);
+    else if (ew != end)
+        EBQ_SUMS4_LOOP(EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20), 40);
+#undef EBQ_SUMS4_LOOP
+#else
+    for (; ew != end; ew += words) {
+        if (dense) {
+            PAIR4C(h, h + D4);
+            h += 2u * D4;
+        } else {
+            PAIR4C(h + ew[4], h + ew[4] + D4);
+        }
+    }
+#endif
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+    acc[4] = a20, acc[5] = a21, acc[6] = a30, acc[7] = a31;
+}
+
+/* a[q][c] = sum_j e[q][j] H[j][c] * az[q] for the four rows q (numerators stride T, outputs
+ * stride D4), every channel pair; T <= MAXT */
+static __attribute__((noinline)) void sums42(float *a, const int16_t *restrict e,
+                                             const float az[4], const int8_t *restrict H,
+                                             uint32_t T) {
+    uint32_t ew[5u * (MAXT / 2u)];
+    const uint32_t pairs = T / 2u, odd = T & 1u; /* the last key of an odd T, alone */
+    const int16_t *e1 = e + T, *e2 = e1 + T, *e3 = e2 + T;
+    uint32_t np = 0;
+    for (uint32_t p = 0; p < pairs; p++)
+        np += (ebq_cm_ld32(e + 2u * p) | ebq_cm_ld32(e1 + 2u * p) | ebq_cm_ld32(e2 + 2u * p) |
+               ebq_cm_ld32(e3 + 2u * p)) != 0u;
+    /* a listed pair costs 17 instructions, one of the dense walk 15 */
+    const int dense = 17u * np >= 15u * pairs;
+    uint32_t *w = ew;
+    for (uint32_t p = 0; p < pairs; p++) {
+        const uint32_t w0 = ebq_cm_ld32(e + 2u * p), w1 = ebq_cm_ld32(e1 + 2u * p);
+        const uint32_t w2 = ebq_cm_ld32(e2 + 2u * p), w3 = ebq_cm_ld32(e3 + 2u * p);
+        if (dense) {
+            w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w += 4;
+        } else if ((w0 | w1 | w2 | w3) != 0u) {
+            w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w[4] = 2u * p * D4, w += 5;
+        }
+    }
+    const int8_t *hl = H + (size_t)(T - 1u) * D4;
+    for (uint32_t c = 0; c < D4; c += 2u) {
+        int32_t acc[8]; /* [query][channel c, c+1] */
+        sums4(acc, H + c, ew, dense ? pairs : np, dense);
+        for (uint32_t q = 0; q < 4u; q++) {
+            if (odd) {
+                const int32_t el = e[(size_t)q * T + T - 1u];
+                acc[2u * q] += el * hl[c], acc[2u * q + 1u] += el * hl[c + 1u];
+            }
+            a[(size_t)q * D4 + c] = (float)acc[2u * q] * az[q];
+            a[(size_t)q * D4 + c + 1u] = (float)acc[2u * q + 1u] * az[q];
+        }
+    }
+}
+
 /* a[n][d] <- e[n][T] . H[T][d] / Z[n] (+ float outlier channels) */
 void ebq_attn_sum(float *restrict a, const int16_t *restrict e, const int32_t *restrict Z,
                   uint32_t n, const int8_t *restrict H, const uint16_t *restrict HO,
                   uint32_t ho_stride, uint32_t T, uint32_t d, float h_scale,
                   const uint16_t *restrict idx, uint32_t n_idx) {
-    for (uint32_t i = 0; i < n; i += 2u) {
-        /* a lone last row pairs with itself (computed twice, identical values) */
-        const uint32_t nq = (n - i >= 2u) ? 2u : 1u, i1 = i + nq - 1u;
-        const float az0 = (Z[i] > 0) ? h_scale / (float)Z[i] : 0.0f;
-        const float az1 = (Z[i1] > 0) ? h_scale / (float)Z[i1] : 0.0f;
-        float *a0 = a + (size_t)i * d, *a1 = a + (size_t)i1 * d;
-        const int16_t *e0 = e + (size_t)i * T, *e1 = e + (size_t)i1 * T;
-        sums22(a0, a1, H, e0, e1, T, d, az0, az1);
+    for (uint32_t i = 0; i < n;) {
+        /* four rows at a time at the default width, else two; a lone last row pairs with
+         * itself (computed twice, identical values) */
+        const uint32_t nq = (n - i >= 4u && d == D4 && T <= MAXT) ? 4u : (n - i >= 2u) ? 2u : 1u;
+        const uint32_t i1 = i + nq - 1u;
+        float az[4];
+        for (uint32_t k = 0; k < nq; k++)
+            az[k] = (Z[i + k] > 0) ? h_scale / (float)Z[i + k] : 0.0f;
+        if (nq == 4u) {
+            sums42(a + (size_t)i * d, e + (size_t)i * T, az, H, T);
+        } else {
+            float *a0 = a + (size_t)i * d, *a1 = a + (size_t)i1 * d;
+            const int16_t *e0 = e + (size_t)i * T, *e1 = e + (size_t)i1 * T;
+            sums22(a0, a1, H, e0, e1, T, d, az[0], az[nq - 1u]);
+        }
         for (uint32_t k = i; k <= i1; k++) {
             float *ak = a + (size_t)k * d;
             const int16_t *ek = e + (size_t)k * T;
             if (d & 1u) { /* odd width: the last channel alone */
                 int32_t acc = 0;
                 for (uint32_t j = 0; j < T; j++) acc += ek[j] * (int32_t)H[(size_t)j * d + d - 1u];
-                ak[d - 1u] = (float)acc * (k == i ? az0 : az1);
+                ak[d - 1u] = (float)acc * az[k - i];
             }
             if (Z[k] <= 0) { /* every key masked */
                 for (uint32_t c = 0; c < d; c++) ak[c] = 0.0f;
@@ -181,5 +333,6 @@ void ebq_attn_sum(float *restrict a, const int16_t *restrict e, const int32_t *r
                 ak[idx[m]] = v / zf;
             }
         }
+        i += nq;
     }
 }

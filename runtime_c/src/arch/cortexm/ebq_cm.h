@@ -87,12 +87,43 @@ static inline uint32_t ebq_cm_pkhtt(uint32_t a, uint32_t b) {
 #define EBQ_CM_OPAQUE(p) (p)
 #endif
 
+/* One 4-column step of a 1 x 4 tile: int8 row p (columns 4k .. 4k+3) against four rows
+ * widened to int16 pairs and interleaved in xw (8 words per step: row 0 even, odd, row 1 ...),
+ * into the sums a0..a3 of the caller: the int8 word is loaded and split once for the four
+ * rows, 16 MACs = LDR + 2 SXTB16 + 4 LDRD + 8 SMLAD with 10 registers live (linear layers:
+ * one weight row x four tokens; scores: one key x four queries) */
+#define EBQ_CM_STEP14(k, p, xw)                                                            \
+    do {                                                                                   \
+        const uint32_t pv_ = ebq_cm_ld32((p) + 4u * (k));                                  \
+        const uint32_t pe_ = ebq_cm_sxtb16(pv_), po_ = ebq_cm_sxtb16_ror8(pv_);            \
+        uint32_t xa_, xb_;                                                                 \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k));                                              \
+        a0 = ebq_cm_smlad(pe_, xa_, a0), a0 = ebq_cm_smlad(po_, xb_, a0);                  \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k) + 8u);                                         \
+        a1 = ebq_cm_smlad(pe_, xa_, a1), a1 = ebq_cm_smlad(po_, xb_, a1);                  \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k) + 16u);                                        \
+        a2 = ebq_cm_smlad(pe_, xa_, a2), a2 = ebq_cm_smlad(po_, xb_, a2);                  \
+        EBQ_CM_LDRD(xa_, xb_, xw, 32u * (k) + 24u);                                        \
+        a3 = ebq_cm_smlad(pe_, xa_, a3), a3 = ebq_cm_smlad(po_, xb_, a3);                  \
+    } while (0)
+
 /* 4 bytes from any address (one LDR on Cortex-M, which allows unaligned word loads) */
 static inline uint32_t ebq_cm_ld32(const void *p) {
     uint32_t v;
     memcpy(&v, p, sizeof v);
     return v;
 }
+
+/* lo, hi <- words p[OFF / 4], p[OFF / 4 + 1] in one LDRD (OFF a constant byte offset; GCC
+ * splits a 64-bit load into two LDRs when the halves go to different instructions) */
+#if EBQ_CM_NATIVE && defined(__GNUC__)
+#define EBQ_CM_LDRD(lo, hi, p, OFF)                                                        \
+    __asm__("ldrd %0, %1, [%2, %3]"                                                        \
+            : "=r"(lo), "=r"(hi)                                                           \
+            : "r"(p), "i"(OFF), "m"(*(const uint32_t(*)[2])((p) + (OFF) / 4u)))
+#else
+#define EBQ_CM_LDRD(lo, hi, p, OFF) ((lo) = (p)[(OFF) / 4u], (hi) = (p)[(OFF) / 4u + 1u])
+#endif
 
 static inline uint32_t ebq_cm_ld16(const void *p) {
     uint16_t v;
@@ -126,6 +157,38 @@ static inline void ebq_cm_f16x2(uint32_t h2, float *lo, float *hi) {
 #endif
 }
 
+/* acc + a * b with the product rounded first: VMLA.F32 is the chained (not fused)
+ * multiply-accumulate of FPv4/FPv5, the same bits as a VMUL then a VADD in one instruction */
+static inline float ebq_cm_mla(float acc, float a, float b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+    __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+    return acc;
+#else
+    const float p = a * b;
+    return acc + p;
+#endif
+}
+
+/* acc - a * b with the product rounded first (VMLS.F32, chained like VMLA) */
+static inline float ebq_cm_mls(float acc, float a, float b) {
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+    __asm__("vmls.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+    return acc;
+#else
+    const float p = a * b;
+    return acc - p;
+#endif
+}
+
+/* v, kept in a register: GCC otherwise rebuilds a float constant (VMOV) in every loop pass.
+ * An Arm soft-float build (-mfloat-abi=soft: no __ARM_FP) has no FPU register to keep it in. */
+static inline float ebq_cm_keep(float v) {
+#if defined(__GNUC__) && (defined(__ARM_FP) || !defined(__arm__))
+    __asm__("" : "+t"(v));
+#endif
+    return v;
+}
+
 /* float -> int32 rounding toward zero, saturating, NaN -> 0: what VCVT.S32.F32 does (the C
  * cast is undefined out of range, so the host twin spells the cases out) */
 static inline int32_t ebq_cm_cvt_sat(float x) {
@@ -139,6 +202,38 @@ static inline int32_t ebq_cm_cvt_sat(float x) {
     if (x <= -0x1p31f) return INT32_MIN;
     return (int32_t)x;
 #endif
+}
+
+/* The constants of ebq_exp_core, kept in registers by the loops that call it (GCC reloads
+ * or rebuilds them in every pass otherwise) */
+typedef struct {
+    float l2e, ln2_hi, ln2_lo, c6, c5, c4, c3, half, one, s127;
+} ebq_cm_exp_consts;
+
+static inline ebq_cm_exp_consts ebq_cm_exp_consts_kept(void) {
+    ebq_cm_exp_consts k;
+    k.l2e = ebq_cm_keep(0x1.715476p+0f), k.ln2_hi = ebq_cm_keep(0x1.63p-1f);
+    k.ln2_lo = ebq_cm_keep(-0x1.bd0106p-13f), k.c6 = ebq_cm_keep(0x1.6c16c2p-10f);
+    k.c5 = ebq_cm_keep(0x1.111112p-7f), k.c4 = ebq_cm_keep(0x1.555556p-5f);
+    k.c3 = ebq_cm_keep(0x1.555556p-3f), k.half = ebq_cm_keep(0.5f);
+    k.one = ebq_cm_keep(1.0f), k.s127 = ebq_cm_keep(127.0f);
+    return k;
+}
+
+/* ebq_exp_core (numerics.h) operation for operation, on kept constants; the two reduction
+ * steps r - nf * ln2 are VMLS (chained: the bits of VMUL + VSUB) */
+static inline float ebq_cm_exp_core(float x, int32_t n, const ebq_cm_exp_consts *k) {
+    const float nf = (float)n;
+    float r = ebq_cm_mls(x, nf, k->ln2_hi);
+    r = ebq_cm_mls(r, nf, k->ln2_lo);
+    float p = k->c6;
+    p = k->c5 + r * p;
+    p = k->c4 + r * p;
+    p = k->c3 + r * p;
+    p = k->half + r * p;
+    p = k->one + r * p;
+    p = k->one + r * p;
+    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
 }
 
 /* min(v, 127) for v >= 0 (USAT #7) */

@@ -3,9 +3,11 @@
  * 2 x 2 output tiles (two weight rows x two token rows, as CMSIS-NN): the token rows are
  * widened to int16 pairs once per call and interleaved, each weight word is loaded and split
  * (SXTB16) once for both tokens, so 4 columns x 2 rows x 2 tokens = 16 MACs cost 2 LDR +
- * 2 LDRD + 4 SXTB16 + 8 SMLAD; a 32-column block is unrolled completely. The float work per
- * block (convert, scale, add) is the ref's, in the ref's order, so the bits are the same as
- * src/ref/ebq_linear_q8.c. */
+ * 2 LDRD + 4 SXTB16 + 8 SMLAD; a 32-column block is unrolled completely. Four tokens (the
+ * forward pass runs four rows) take one weight row x four tokens instead: 16 MACs = LDR +
+ * 2 SXTB16 + 4 LDRD + 8 SMLAD with registers to spare (a 2 x 4 tile would need 14). The float
+ * work per block (convert, scale, VMLA) is the ref's, in the ref's order, so the bits are the
+ * same as src/ref/ebq_linear_q8.c. */
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
@@ -85,10 +87,10 @@ static __attribute__((noinline)) void rows22(float *restrict y0, float *restrict
             STEP22(0u); STEP22(1u); STEP22(2u); STEP22(3u);
             STEP22(4u); STEP22(5u); STEP22(6u); STEP22(7u);
             const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
-            f00 = f00 + (float)a00 * sa;
-            f01 = f01 + (float)a01 * sa;
-            f10 = f10 + (float)a10 * sb;
-            f11 = f11 + (float)a11 * sb;
+            f00 = ebq_cm_mla(f00, (float)a00, sa);
+            f01 = ebq_cm_mla(f01, (float)a01, sa);
+            f10 = ebq_cm_mla(f10, (float)a10, sb);
+            f11 = ebq_cm_mla(f11, (float)a11, sb);
         }
         y0[0] = f00, y1[0] = f01, y0[1] = f10, y1[1] = f11;
     }
@@ -131,17 +133,17 @@ static inline __attribute__((always_inline)) void fused22_body(
             ebq_cm_f16x2(ebq_cm_ld32(s0 + b), &sa0, &sa1);
             ebq_cm_f16x2(ebq_cm_ld32(s1 + b), &sb0, &sb1);
             block22(a, w0, w0 + cols, x);
-            f00 = f00 + (float)a[0] * sa0, f01 = f01 + (float)a[1] * sa0;
-            f10 = f10 + (float)a[2] * sb0, f11 = f11 + (float)a[3] * sb0;
+            f00 = ebq_cm_mla(f00, (float)a[0], sa0), f01 = ebq_cm_mla(f01, (float)a[1], sa0);
+            f10 = ebq_cm_mla(f10, (float)a[2], sb0), f11 = ebq_cm_mla(f11, (float)a[3], sb0);
             block22(a, w0 + 32, w0 + 32 + cols, x + 32);
-            f00 = f00 + (float)a[0] * sa1, f01 = f01 + (float)a[1] * sa1;
-            f10 = f10 + (float)a[2] * sb1, f11 = f11 + (float)a[3] * sb1;
+            f00 = ebq_cm_mla(f00, (float)a[0], sa1), f01 = ebq_cm_mla(f01, (float)a[1], sa1);
+            f10 = ebq_cm_mla(f10, (float)a[2], sb1), f11 = ebq_cm_mla(f11, (float)a[3], sb1);
         }
         if (nb & 1u) { /* odd block count: the last block alone */
             const float sa = ebq_cm_f16(s0[nb - 1u]), sb = ebq_cm_f16(s1[nb - 1u]);
             block22(a, w0, w0 + cols, x);
-            f00 = f00 + (float)a[0] * sa, f01 = f01 + (float)a[1] * sa;
-            f10 = f10 + (float)a[2] * sb, f11 = f11 + (float)a[3] * sb;
+            f00 = ebq_cm_mla(f00, (float)a[0], sa), f01 = ebq_cm_mla(f01, (float)a[1], sa);
+            f10 = ebq_cm_mla(f10, (float)a[2], sb), f11 = ebq_cm_mla(f11, (float)a[3], sb);
             w0 += 32;
         }
         w0 += cols; /* past the second row */
@@ -149,8 +151,8 @@ static inline __attribute__((always_inline)) void fused22_body(
         for (uint32_t m = 0; m < no; m++) {
             const float wa = ebq_cm_f16(ow[(size_t)o * no + m]);
             const float wb = ebq_cm_f16(ow[(size_t)(o + 1u) * no + m]);
-            f00 = f00 + xo0[m] * wa, f01 = f01 + xo1[m] * wa;
-            f10 = f10 + xo0[m] * wb, f11 = f11 + xo1[m] * wb;
+            f00 = ebq_cm_mla(f00, xo0[m], wa), f01 = ebq_cm_mla(f01, xo1[m], wa);
+            f10 = ebq_cm_mla(f10, xo0[m], wb), f11 = ebq_cm_mla(f11, xo1[m], wb);
         }
         if (bias) {
             f00 = f00 + bias[o], f01 = f01 + bias[o];
@@ -177,6 +179,88 @@ static __attribute__((noinline)) void fused22(float *restrict y0, float *restric
         fused22_body(y0, y1, w, xw, xs, xo0, xo1, w->cols, w->n_outliers);
 }
 
+/* one 4-column step of weight row w0 x the four tokens in x (ebq_cm.h) */
+#define STEP14(k) EBQ_CM_STEP14(k, w0, x)
+
+#define NO4 4u /* outlier columns kept in registers by fused14 (the default cap d / 32) */
+
+static inline __attribute__((always_inline)) void fused14_body(
+    float *restrict y, const ebq_qtensor *restrict w, const uint32_t *restrict xw,
+    const float *restrict xs, const float *restrict xo, uint32_t rows, uint32_t cols,
+    uint32_t no) {
+    const uint32_t nb = cols / 32u;
+    const int8_t *w0 = w->q;
+    const uint16_t *s0 = w->scale, *ow = w->outlier_w;
+    const float *bias = w->bias;
+    /* the outlier inputs [token][column], in registers when no == NO4 (a constant) */
+    const int keep = no == NO4;
+#define XK(t, m) const float x##t##m = keep ? xo[(t) * NO4 + (m)] : 0.0f
+    XK(0, 0); XK(0, 1); XK(0, 2); XK(0, 3); XK(1, 0); XK(1, 1); XK(1, 2); XK(1, 3);
+    XK(2, 0); XK(2, 1); XK(2, 2); XK(2, 3); XK(3, 0); XK(3, 1); XK(3, 2); XK(3, 3);
+#undef XK
+    float *yp = y;
+    for (uint32_t o = 0; o < rows; o++, s0 += nb, yp++) {
+        const uint32_t *x = EBQ_CM_OPAQUE(xw); /* else GCC hoists all of xw out of the loop */
+        float f0 = 0.0f, f1 = 0.0f, f2 = 0.0f, f3 = 0.0f; /* [token] */
+#pragma GCC unroll 4
+        for (uint32_t b = 0; b < nb; b++, w0 += 32, x += 64) {
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            STEP14(0u); STEP14(1u); STEP14(2u); STEP14(3u);
+            STEP14(4u); STEP14(5u); STEP14(6u); STEP14(7u);
+            const float sb = ebq_cm_f16(s0[b]);
+            f0 = ebq_cm_mla(f0, (float)a0, sb), f1 = ebq_cm_mla(f1, (float)a1, sb);
+            f2 = ebq_cm_mla(f2, (float)a2, sb), f3 = ebq_cm_mla(f3, (float)a3, sb);
+        }
+        f0 = f0 * xs[0], f1 = f1 * xs[1], f2 = f2 * xs[2], f3 = f3 * xs[3];
+        if (keep) { /* the row's 4 FP16 weights from two words (VCVTB, VCVTT) */
+            float wm0, wm1, wm2, wm3;
+            ebq_cm_f16x2(ebq_cm_ld32(ow + (size_t)o * NO4), &wm0, &wm1);
+            ebq_cm_f16x2(ebq_cm_ld32(ow + (size_t)o * NO4 + 2u), &wm2, &wm3);
+#define OUT4(m)                                                                            \
+    f0 = ebq_cm_mla(f0, x0##m, wm##m), f1 = ebq_cm_mla(f1, x1##m, wm##m),                  \
+    f2 = ebq_cm_mla(f2, x2##m, wm##m), f3 = ebq_cm_mla(f3, x3##m, wm##m)
+            OUT4(0); OUT4(1); OUT4(2); OUT4(3);
+#undef OUT4
+        } else {
+            for (uint32_t m = 0; m < no; m++) {
+                const float wm = ebq_cm_f16(ow[(size_t)o * no + m]);
+                f0 = ebq_cm_mla(f0, xo[m], wm), f1 = ebq_cm_mla(f1, xo[no + m], wm);
+                f2 = ebq_cm_mla(f2, xo[2u * no + m], wm);
+                f3 = ebq_cm_mla(f3, xo[3u * no + m], wm);
+            }
+        }
+        if (bias) {
+            const float bo = bias[o];
+            f0 = f0 + bo, f1 = f1 + bo, f2 = f2 + bo, f3 = f3 + bo;
+        }
+        yp[0] = f0, yp[rows] = f1, yp[2u * rows] = f2, yp[3u * rows] = f3;
+    }
+}
+
+static __attribute__((noinline)) void fused14(float *restrict y, const ebq_qtensor *restrict w,
+                                              const uint32_t *restrict xw,
+                                              const float *restrict xs,
+                                              const float *restrict xo) {
+    /* the default shapes (d_model 128, no outliers or the default cap d / 32) */
+    if (w->rows == 128u && w->cols == 128u && w->n_outliers == 0u)
+        fused14_body(y, w, xw, xs, xo, 128u, 128u, 0u);
+    else if (w->rows == 128u && w->cols == 128u && w->n_outliers == NO4)
+        fused14_body(y, w, xw, xs, xo, 128u, 128u, NO4);
+    else
+        fused14_body(y, w, xw, xs, xo, w->rows, w->cols, w->n_outliers);
+}
+
+/* xw <- four token rows x[t][len] (stride len) widened to int16 pairs, interleaved per 4
+ * columns: (t0 even, t0 odd, t1 even, ..., t3 odd) */
+static void widen4(uint32_t *restrict xw, const int8_t *restrict x, uint32_t len) {
+    for (uint32_t c = 0; c < len; c += 4u, xw += 8) {
+        for (uint32_t t = 0; t < 4u; t++) {
+            const uint32_t v = ebq_cm_ld32(x + (size_t)t * len + c);
+            xw[2u * t] = ebq_cm_sxtb16(v), xw[2u * t + 1u] = ebq_cm_sxtb16_ror8(v);
+        }
+    }
+}
+
 /* the same for one token (xw not interleaved) */
 static __attribute__((noinline)) void rows21(float *restrict y0, const int8_t *restrict wq,
                                              const uint16_t *restrict sc, uint32_t cols,
@@ -193,8 +277,8 @@ static __attribute__((noinline)) void rows21(float *restrict y0, const int8_t *r
             int32_t a0 = 0, a1 = 0;
             STEP21(0u); STEP21(1u); STEP21(2u); STEP21(3u);
             STEP21(4u); STEP21(5u); STEP21(6u); STEP21(7u);
-            f0 = f0 + (float)a0 * ebq_cm_f16(s0[b]);
-            f1 = f1 + (float)a1 * ebq_cm_f16(s1[b]);
+            f0 = ebq_cm_mla(f0, (float)a0, ebq_cm_f16(s0[b]));
+            f1 = ebq_cm_mla(f1, (float)a1, ebq_cm_f16(s1[b]));
         }
         y0[0] = f0, y0[1] = f1;
     }
@@ -258,10 +342,10 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
                 int32_t a[4];
                 dot22(a, w0 + c, w1 + c, xw + c, n / 4u);
                 const float sa = ebq_cm_f16(s0[b]), sb = ebq_cm_f16(s1[b]);
-                f00 = f00 + (float)a[0] * sa;
-                f01 = f01 + (float)a[1] * sa;
-                f10 = f10 + (float)a[2] * sb;
-                f11 = f11 + (float)a[3] * sb;
+                f00 = ebq_cm_mla(f00, (float)a[0], sa);
+                f01 = ebq_cm_mla(f01, (float)a[1], sa);
+                f10 = ebq_cm_mla(f10, (float)a[2], sb);
+                f11 = ebq_cm_mla(f11, (float)a[3], sb);
             }
             y0[o] = f00, y1[o] = f01, y0[o + 1u] = f10, y1[o + 1u] = f11;
         } else {
@@ -271,8 +355,8 @@ static void chunk(float *restrict y0, float *restrict y1, const int8_t *restrict
                 const uint32_t n = (c + bl < len) ? bl : len - c;
                 int32_t a[2];
                 dot21(a, w0 + c, w1 + c, xw + c / 2u, n / 4u);
-                f0 = f0 + (float)a[0] * ebq_cm_f16(s0[b]);
-                f1 = f1 + (float)a[1] * ebq_cm_f16(s1[b]);
+                f0 = ebq_cm_mla(f0, (float)a[0], ebq_cm_f16(s0[b]));
+                f1 = ebq_cm_mla(f1, (float)a[1], ebq_cm_f16(s1[b]));
             }
             y0[o] = f0, y0[o + 1u] = f1;
         }
@@ -306,6 +390,13 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
     const uint32_t rows = w->rows, cols = w->cols, bl = w->block, no = w->n_outliers;
     const int fast = (cols % 4u == 0u) && (bl % 4u == 0u) && (cols <= CHUNK || CHUNK % bl == 0u);
     for (uint32_t i = 0; i < n; i += 2u) {
+        if (n - i >= 4u && bl == 32u && cols % 32u == 0u && 2u * cols <= CHUNK) {
+            uint32_t xw[CHUNK]; /* four tokens at a time */
+            widen4(xw, xq + (size_t)i * cols, cols);
+            fused14(y + (size_t)i * rows, w, xw, xs + i, no ? xo + (size_t)i * no : xo);
+            i += 2u; /* and 2 more below */
+            continue;
+        }
         const uint32_t nt = (n - i >= 2u) ? 2u : 1u;
         float *y0 = y + (size_t)i * rows, *y1 = y0 + rows;
         const int8_t *x0 = xq + (size_t)i * cols, *x1 = x0 + cols;

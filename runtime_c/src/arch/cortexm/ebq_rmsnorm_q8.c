@@ -13,7 +13,7 @@ void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *rest
                     uint32_t n_idx) {
     float ss = 0.0f;
 #pragma GCC unroll 4
-    for (uint32_t c = 0; c < d; c++) ss = ss + x[c] * x[c]; /* sequential, as the ref */
+    for (uint32_t c = 0; c < d; c++) ss = ebq_cm_mla(ss, x[c], x[c]); /* sequential, as the ref */
     const float ms = ss / (float)d;
     const float r = 1.0f / sqrtf(ms + eps);
 #pragma GCC unroll 4

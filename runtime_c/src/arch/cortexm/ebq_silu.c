@@ -14,9 +14,9 @@
 /* ebq_exp(-x) for |x| <= 17 (b: the bits of x), operation for operation: n = round(y),
  * y = -x log2 e, from |y| = |x| log2 e (rounding is symmetric) and y's sign, the opposite of
  * x's (x = +-0 gives n = 0 either way) */
-static inline float exp_mid_neg(float x, uint32_t b, float half) {
-    const int32_t t = ebq_cm_cvt_sat(fabsf(x) * 0x1.715476p+0f + half);
-    return ebq_exp_core(-x, ebq_cm_signfix_neg(t, b));
+static inline float exp_mid_neg(float x, uint32_t b, const ebq_cm_exp_consts *k) {
+    const int32_t t = ebq_cm_cvt_sat(fabsf(x) * k->l2e + k->half);
+    return ebq_cm_exp_core(-x, ebq_cm_signfix_neg(t, b), k);
 }
 
 #define MID(b) (((b) << 1) <= (0x41880000u << 1)) /* |x| <= 17 and not NaN, on the bits */
@@ -26,18 +26,13 @@ static inline float exp_mid_neg(float x, uint32_t b, float half) {
  * first pass is never taken for such an input: |silu(x)| <= |x| <= 17. */
 void ebq_silu_inplace(float *v, uint32_t n) {
     uint32_t other = 0;
-    float half = 0.5f;
-#if defined(__GNUC__) && defined(__ARM_FP)
-    /* kept in an FPU register (GCC rebuilds it with VMOV every value); a soft-float build
-     * (-mfloat-abi=soft, no __ARM_FP) has no such register and needs no hint */
-    __asm__("" : "+t"(half));
-#endif
+    const ebq_cm_exp_consts k = ebq_cm_exp_consts_kept();
 #pragma GCC unroll 2
     for (uint32_t i = 0; i < n; i++) {
         const uint32_t b = ebq_cm_ld32(v + i);
         const float x = ebq_f32_from_bits(b);
         if (MID(b))
-            v[i] = x / (1.0f + exp_mid_neg(x, b, half));
+            v[i] = x / (k.one + exp_mid_neg(x, b, &k));
         else
             other = 1u;
     }
