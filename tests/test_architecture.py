@@ -13,8 +13,8 @@ import embbert
 PKG = Path(embbert.__file__).resolve().parent
 # Stage of each room; a module may import its own stage or an earlier one. Rooms not listed
 # here (errors, paths, model, checkpoint, tokenizer, data, boards, macs) are the base, stage 0.
-STAGES = {"train": 1, "quant": 2, "export": 3, "cbuild": 4, "device": 4, "bench": 5, "perf": 5,
-          "cli": 6}
+STAGES = {"train": 1, "quant": 2, "export": 3, "cbuild": 4, "crossbuild": 4, "device": 4,
+          "bench": 5, "perf": 5, "cli": 6}
 # QuantModel.logits_batch runs the simulation, which reads QuantModel's fields: a lazy import
 # inside the method, so neither module needs the other to load.
 ALLOWED_LAZY_CYCLES = [{"embbert.quant.quantize", "embbert.quant.simulate"}]

@@ -248,7 +248,7 @@ def test_device_errors_are_reported_by_name():
 
 @pytest.mark.qemu
 @pytest.mark.skipif(bool(QEMU_MISSING), reason=f"needs {' and '.join(QEMU_MISSING)}")
-@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7", "qemu-stm32f4"])
 def test_qemu_board_agrees_with_the_simulation(board, sst2_model, bench_dirs):
     out = bench_dirs["root"] / board / "bench.json"
     t0 = time.monotonic()

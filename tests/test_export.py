@@ -44,7 +44,8 @@ def test_cli_export_writes_files_and_report(ckpt, tmp_path):
     out = tmp_path / "gen"
     p = run_cli("embbert-export", ckpt, "--board", "qemu-m4", "--out", out)
     assert "fits qemu-m4: yes" in p.stdout and "next: pio run -e qemu_m4" in p.stdout
-    names = ["export_report.json", "model_data.c", "model_data.h", "quantized_model.npz"]
+    names = ["export_report.json", "model_data.c", "model_data.h", "platformio_board.ini",
+             "quantized_model.npz"]
     assert sorted(x.name for x in out.iterdir() if not x.name.startswith(".")) == names
     assert json.loads((out / ".embbert-export.json").read_text())["files"] == names
     rep = json.loads((out / "export_report.json").read_text())

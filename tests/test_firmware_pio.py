@@ -4,6 +4,7 @@ Runs in a copy of the project with the FAKE runtime/model (tests/fake_ebq)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -43,7 +44,7 @@ def project(tmp_path_factory, pio_env) -> Path:
     return make_pio_project(tmp_path_factory.mktemp("pio"))
 
 
-@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7", "qemu-stm32f4"])
 def test_pio_builds_offline_with_the_board_files_facts(project, pio_env, board):
     """The local platform compiles and links with the board TOML's flags, linker script and
     sizes, and the runtime library picks the TOML's kernels (one board reader)."""
@@ -64,8 +65,9 @@ def test_pio_builds_offline_with_the_board_files_facts(project, pio_env, board):
 
 def test_pio_upload_serves_protocol_until_killed(project, pio_env):
     port = free_port()
-    env = {**pio_env, "EBQ_QEMU_PORT": str(port)}
-    proc = subprocess.Popen([*PIO, "run", "-e", "qemu_m4", "-t", "upload"], cwd=project, env=env,
+    env = {**pio_env, "EBQ_QEMU_PORT": "1"}  # --upload-port wins
+    proc = subprocess.Popen([*PIO, "run", "-e", "qemu_m4", "-t", "upload", "--upload-port",
+                             f"socket://127.0.0.1:{port}"], cwd=project, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
@@ -104,6 +106,42 @@ def test_pio_without_exported_model_says_what_to_run(project, pio_env, tmp_path)
                        capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert "embbert-export model.pt --board qemu-m4" in r.stdout + r.stderr
+
+
+def test_pio_upload_port_of_a_serial_device_is_refused_in_one_line(project, pio_env):
+    r = subprocess.run([*PIO, "run", "-e", "qemu_m4", "-t", "upload", "--upload-port",
+                        "/dev/ttyUSB0"], cwd=project, env=pio_env, capture_output=True,
+                       text=True, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "Traceback" not in out
+    assert "--upload-port /dev/ttyUSB0" in out and "local TCP port" in out
+
+
+def test_pio_refuses_a_model_exported_for_another_board(pio_env, tmp_path):
+    proj = make_pio_project(tmp_path)
+    report = {"board": "qemu-m7", "checkpoint": "runs/m.pt"}
+    (proj / "firmware" / "generated" / "export_report.json").write_text(json.dumps(report))
+    r = subprocess.run([*PIO, "run", "-e", "qemu_m4"], cwd=proj, env=pio_env,
+                       capture_output=True, text=True, timeout=300)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0
+    assert "exported for board qemu-m7" in out and "pio run -e qemu_m7" in out
+    assert "embbert-export runs/m.pt --board qemu-m4" in out
+
+
+def test_plain_pio_run_builds_the_exported_boards_env(pio_env, tmp_path):
+    from embbert.boards import load_board
+    from embbert.export.exporter import PIO_CONFIG, pio_config
+
+    proj = make_pio_project(tmp_path)
+    gen = proj / "firmware" / "generated"
+    (gen / "export_report.json").write_text(json.dumps({"board": "qemu-m7"}))
+    (gen / PIO_CONFIG).write_text(pio_config(load_board("qemu-m7")))
+    r = subprocess.run([*PIO, "run"], cwd=proj, env=pio_env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert (proj / ".pio" / "build" / "qemu_m7" / "firmware.elf").is_file()
+    assert not (proj / ".pio" / "build" / "qemu_m4").exists()
 
 
 def _connect(url: str, timeout: float = 10.0):

@@ -1,5 +1,6 @@
-"""The firmware on the emulated boards (QEMU boards qemu-m4, Cortex-M4F, and qemu-m7, Cortex-M7),
-built with arm-none-eabi-gcc against the FAKE model, over the TCP serial link."""
+"""The firmware on the emulated boards (QEMU boards qemu-m4, Cortex-M4F, qemu-m7, Cortex-M7, and
+qemu-stm32f4, the NUCLEO-F446RE firmware on netduinoplus2), built with arm-none-eabi-gcc against
+the FAKE model, over the TCP serial link."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import random
 import time
 
 import pytest
-from embbert.boards import load_board
+from embbert.boards import emulated_boards, load_board
 from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.qemu,
               pytest.mark.skipif(bool(MISSING), reason=f"needs {' and '.join(MISSING)}")]
 
 
-@pytest.fixture(scope="module", params=["qemu-m4", "qemu-m7"])
+@pytest.fixture(scope="module", params=emulated_boards())
 def board_elf(request, tmp_path_factory):
     board = request.param
     return board, build_fake_mps2(board, tmp_path_factory.mktemp(board) / "fw.elf")
@@ -85,13 +86,14 @@ def test_missing_firmware_is_a_clear_error(tmp_path):
         QemuBoard("qemu-m5", tmp_path / "nope.elf")
 
 
-def test_guest_fault_ends_quickly_with_a_reason(tmp_path):
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-stm32f4"])
+def test_guest_fault_ends_quickly_with_a_reason(board, tmp_path):
     """A crashing runtime must not turn into a hang: the HardFault handler's bkpt makes QEMU exit
     and the host sees a closed link at once."""
     from embbert.device.transport import TransportError
 
-    elf = build_fake_mps2("qemu-m4", tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
-    with QemuBoard("qemu-m4", elf) as q:
+    elf = build_fake_mps2(board, tmp_path / "crash.elf", defines=["FAKE_CRASH_ON_T=3"])
+    with QemuBoard(board, elf) as q:
         dev = Device(q.transport, infer_timeout=20.0)
         dev.sync()
         assert dev.infer([1, 2], [1, 1]).logits == fake_logits([1, 2], [1, 1])

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the toolchain needs, only when missing (idempotent).
-# Cross compiler + newlib for the Cortex-M firmware, QEMU for the emulated boards.
+# Cross compiler + newlib for the Cortex-M firmware, QEMU for the emulated boards; clang-22 (its
+# Xtensa backend compiles the ESP32-S3 code) and the ESP8266 GCC (GCC's warnings on Xtensa) for
+# the offline checks of the real boards (tests/test_crossbuild.py).
 set -euo pipefail
 need=()
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || need+=(gcc-arm-none-eabi)
@@ -8,6 +10,8 @@ command -v arm-none-eabi-gcc >/dev/null 2>&1 || need+=(gcc-arm-none-eabi)
   || need+=(libnewlib-arm-none-eabi)
 command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v clang-22 >/dev/null 2>&1 || need+=(clang-22)
+command -v xtensa-lx106-elf-gcc >/dev/null 2>&1 || need+=(gcc-xtensa-lx106)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

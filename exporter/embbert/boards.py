@@ -12,8 +12,10 @@ into a latency estimate), tokenizer ("auto": the on-device tokenizer when it fit
 default; "on"; "off").
 Optional tables: [build] for a board this machine builds (host, QEMU): cc, platform (the glue in
 firmware/platform/<platform>/), machine (compile and link flags; -mcpu/-mfpu must name cpu and
-fpu), cflags, ldscript (repository-relative, "" for none), ldflags, libs; [emulator] for a board
-QEMU runs: command (the QEMU command line without -kernel and -serial).
+fpu), cflags, ldscript (repository-relative, "" for none), ldflags, libs, and optionally
+includes and sources (vendor files the glue needs: paths relative to the repository, or to the
+vendored files with a leading "$VENDOR/", see paths.vendor_dir); [emulator] for a board QEMU
+runs: command (the QEMU command line without -kernel and -serial).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Build:
     ldscript: str
     ldflags: tuple[str, ...]
     libs: tuple[str, ...]
+    includes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,8 @@ def _build(path: Path, data: dict) -> Build | None:
     if missing:
         raise EmbBertError(f"{path}: [build] misses {', '.join(missing)}")
     return Build(cc=str(t["cc"]), platform=str(t["platform"]), ldscript=str(t["ldscript"]),
-                 **{k: tuple(map(str, t[k])) for k in ("machine", "cflags", "ldflags", "libs")})
+                 **{k: tuple(map(str, t[k])) for k in ("machine", "cflags", "ldflags", "libs")},
+                 **{k: tuple(map(str, t.get(k, ()))) for k in ("includes", "sources")})
 
 
 def _emulator(path: Path, data: dict) -> Emulator | None:

@@ -20,12 +20,12 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from embbert.boards import Board, load_board
 from embbert.errors import EmbBertError
-from embbert.paths import FIRMWARE, GENERATED, REPO, RUNTIME
+from embbert.paths import FIRMWARE, GENERATED, REPO, RUNTIME, build_path
 
 FW_WARN = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wdouble-promotion",
            "-Wshadow"]
@@ -69,10 +69,21 @@ class Target:
     ldscript: Path | None
     ldflags: list[str]
     libs: list[str]
+    includes: list[Path] = field(default_factory=list)  # vendor headers of the glue
+    sources: list[Path] = field(default_factory=list)   # vendor startup / system files
 
     def link(self) -> list[str]:
-        script = [f"-T{self.ldscript}"] if self.ldscript else []
+        # the script's folder is searched for the files it INCLUDEs
+        script = [f"-L{self.ldscript.parent}", f"-T{self.ldscript}"] if self.ldscript else []
         return [*self.ldflags, *script, *(f"-l{lib}" for lib in self.libs)]
+
+    def vendor_groups(self, inc: list[str]) -> list[tuple[list[Path], list[str]]]:
+        """The vendor sources, compiled as their upstream ships them (no project warnings)."""
+        missing = [p for p in [*self.includes, *self.sources] if not p.exists()]
+        if missing:
+            raise EmbBertError(f"board {self.board} needs {missing[0]}: vendored files not "
+                               "found (set EMBBERT_VENDOR to the folder holding cmsis/)")
+        return [(self.sources, inc)] if self.sources else []
 
 
 def target(board: str | Board) -> Target:
@@ -84,7 +95,8 @@ def target(board: str | Board) -> Target:
     cc = os.environ.get("CC", build.cc) if b.name == "host" else build.cc
     return Target(b.name, cc, FIRMWARE / "platform" / build.platform, list(build.machine),
                   list(build.cflags), REPO / build.ldscript if build.ldscript else None,
-                  list(build.ldflags), list(build.libs))
+                  list(build.ldflags), list(build.libs), list(map(build_path, build.includes)),
+                  list(map(build_path, build.sources)))
 
 
 def firmware_sources(platform: Path) -> list[Path]:
@@ -161,13 +173,14 @@ def build_firmware(board: str, out: Path, *, generated_dir: Path = GENERATED,
     overrides them; sanitize (host) adds ASan + UBSan."""
     t = target(board)
     _require_model(generated_dir)
-    inc = _includes(t.platform, generated_dir, runtime_dir, include_dirs)
+    inc = _includes(t.platform, generated_dir, runtime_dir, [*include_dirs, *t.includes])
     dfl = [f"-D{d}" for d in defines]
     rt = (list(runtime_srcs) if runtime_srcs is not None
           else runtime_sources(runtime_dir, board_kernels(board, kernels)))
     groups = [
         (firmware_sources(t.platform), FW_WARN + inc + dfl),
         (rt + sorted(generated_dir.glob("*.c")), OTHER_WARN + inc + dfl),
+        *t.vendor_groups(inc),
     ]
     opt = SANITIZE if sanitize else t.cflags
     link = t.link() + (["-fsanitize=address,undefined"] if sanitize else [])
@@ -185,13 +198,14 @@ def build_program(board: str, out: Path, main: Sequence[Path], *, kernels: str,
     extra = [generated_dir] if generated_dir else []
     inc = [f"-I{d}" for d in (FIRMWARE / "src", t.platform, *extra, RUNTIME / "include",
                               RUNTIME / "src")]
+    inc += [f for d in t.includes for f in ("-isystem", str(d))]
     rt = runtime_sources(RUNTIME, kernels)
     if kernels_only:
         rt = [s for s in rt if s.parent.name != "src"]
     glue = sorted(t.platform.glob("*.c")) + ([generated_dir / "model_data.c"] if generated_dir
                                              else [])
     groups = [([*main, *rt], RUNTIME_WARN + inc + [f"-D{d}" for d in defines]),
-              (glue, OTHER_WARN + inc)]
+              (glue, OTHER_WARN + inc), *t.vendor_groups(inc)]
     out.parent.mkdir(parents=True, exist_ok=True)
     return _compile_and_link(out, t.cc, groups, t.machine + t.cflags + NUMERICS, t.link())
 

@@ -26,6 +26,6 @@ uint32_t plat_clock_hz(void);
 
 /* Free-running 64-bit count of what plat_counter_kind says (instructions, cycles, ns). */
 uint64_t plat_counter_now(void);
-extern const uint8_t plat_counter_kind; /* EBQ_COUNTER_* */
+extern uint8_t plat_counter_kind; /* EBQ_COUNTER_*, final once plat_init returns */
 
 #endif /* EBQ_FW_PLATFORM_H */

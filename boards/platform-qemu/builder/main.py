@@ -3,9 +3,10 @@ brings its own startup and linker script), `upload` = run QEMU serving the UART 
 
 Everything about the board comes from the board TOML named by `custom_ebq_board`
 (boards/<name>.toml), read by embbert.boards as every other consumer reads it: compiler, machine
-flags, linker script and flags ([build]), flash and RAM sizes, the QEMU command ([emulator]).
-The board JSON in boards/ only names the board for PlatformIO. The port is --upload-port /
-upload_port, else $EBQ_QEMU_PORT, else 4444.
+flags, linker script and flags, vendor headers and sources ([build]), flash and RAM sizes, the
+QEMU command ([emulator]). The board JSON in boards/ only names the board for PlatformIO. The
+port is --upload-port / upload_port (N, 127.0.0.1:N or socket://127.0.0.1:N; a serial device is
+refused), else $EBQ_QEMU_PORT, else 4444.
 """
 
 import os
@@ -28,6 +29,7 @@ sys.path.insert(0, join(PROJECT, "exporter"))  # this repository's package (if n
 sys.path.insert(1, str(BESIDE.parent / "exporter"))
 from embbert.boards import load_board  # noqa: E402
 from embbert.errors import EmbBertError  # noqa: E402
+from embbert.paths import build_path  # noqa: E402
 
 NAME = env.GetProjectOption("custom_ebq_board")
 OWN = Path(PROJECT) / "boards"
@@ -80,6 +82,19 @@ env.Append(
 if EBQ.build.ldscript:   # repository-relative: the project's copy, else this repository's
     _root = PROJECT if isfile(join(PROJECT, EBQ.build.ldscript)) else str(BESIDE.parent)
     env.Replace(LDSCRIPT_PATH=join(_root, EBQ.build.ldscript))
+    # the script's folder is searched for the files it INCLUDEs
+    env.Append(LIBPATH=[os.path.dirname(join(_root, EBQ.build.ldscript))])
+# Vendor files the glue needs (an STM32 board: CMSIS headers, startup and system file).
+vendor = [build_path(p) for p in (*EBQ.build.includes, *EBQ.build.sources)]
+if any(not p.exists() for p in vendor):
+    sys.stderr.write(f"Error: board {NAME} needs {next(p for p in vendor if not p.exists())}: "
+                     "vendored files not found (set EMBBERT_VENDOR to the folder holding "
+                     "cmsis/)
+")
+    env.Exit(1)
+env.Append(CPPPATH=[str(build_path(p)) for p in EBQ.build.includes])
+for i, src in enumerate(build_path(p) for p in EBQ.build.sources):
+    env.BuildSources(f"$BUILD_DIR/vendor{i}", str(src.parent), src_filter=f"-<*> +<{src.name}>")
 
 target_elf = env.BuildProgram()
 AlwaysBuild(env.Alias("size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Size $SOURCE")))
@@ -100,8 +115,30 @@ def _die_with_parent():
         pass
 
 
+def _tcp_port(value):
+    """A local TCP port from --upload-port / upload_port: 4444, 127.0.0.1:4444 or
+    socket://127.0.0.1:4444; None for anything else (a serial device means a real board)."""
+    text = str(value).strip()
+    for prefix in ("socket://", "tcp://"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    host, _, port = text.rpartition(":")
+    if host not in ("", "127.0.0.1", "localhost") or not port.isdigit():
+        return None
+    port = int(port)
+    return port if 0 < port < 65536 else None
+
+
 def run_qemu(target, source, env):
-    port = int(env.subst("$UPLOAD_PORT") or os.environ.get("EBQ_QEMU_PORT") or 4444)
+    requested = env.subst("$UPLOAD_PORT") or os.environ.get("EBQ_QEMU_PORT") or "4444"
+    port = _tcp_port(requested)
+    if port is None:
+        sys.stderr.write(
+            f"Error: --upload-port {requested}: this env runs an emulated board, which serves "
+            "the protocol on a local TCP port; give a port number (e.g. --upload-port 4444), or "
+            "flash a real board with its own env (pio run -e nucleo_f446re|nucleo_h743zi|"
+            "esp32s3 -t upload)\n")
+        return 1
     elf = str(source[0])
     name, cmd = _qemu_command(elf, port)
     pio_pid = os.getppid()

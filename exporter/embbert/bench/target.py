@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..boards import runnable_boards
 from ..cbuild import GENERATED, build_firmware
-from ..device.transport import PipeTransport, Transport, open_transport
+from ..device.transport import DEFAULT_BAUD, PipeTransport, Transport, open_transport
 from ..errors import EmbBertError
 from ..paths import REPO
 from .run import BenchError, read_export_report
@@ -94,9 +94,9 @@ def launch(fw: Firmware, timeout: float) -> Iterator[Transport]:
 
 
 @contextlib.contextmanager
-def connect(port: str, timeout: float) -> Iterator[Transport]:
+def connect(port: str, timeout: float, baudrate: int = DEFAULT_BAUD) -> Iterator[Transport]:
     """A device already running at a pyserial URL (or pipe:COMMAND)."""
-    t = open_transport(port, timeout=timeout)
+    t = open_transport(port, timeout=timeout, baudrate=baudrate)
     try:
         yield t
     finally:

@@ -89,13 +89,14 @@ def main(port, board, firmware, model, task, split, limit, texts, on_device, jso
     if bm.ckpt is None and board and not firmware:
         raise EmbBertError(f"--board builds from the checkpoint, and {bm.missing_ckpt}")
 
-    target, export_dir = _target(port, board, firmware, model or bm.path, bm.sha, generated,
-                                 build_dir, timeout)
+    target, export_dir, link = _target(port, board, firmware, model or bm.path, bm.sha,
+                                       generated, build_dir, timeout)
     export_report = B.read_export_report(export_dir)
     if export_dir != generated:
         bm = B.resolve_model(export_dir, model or bm.path)
     with target as transport:
         dev, info = _open_device(transport, timeout)
+        dev.infer_timeout = link.infer_timeout(info, timeout)
         B.check_info(info, bm)
         L = B.device_max_len(info, bm)
         samples = B.select_samples(bm, task, split, limit, texts, L)
@@ -144,17 +145,22 @@ def _fit_frames(B, info, samples):
 
 
 def _target(port, board, firmware, model, sha, generated, build_dir, timeout):
-    """(context manager yielding a Transport, directory holding the export record)."""
+    """(context manager yielding a Transport, directory holding the export record, the link
+    settings of the exported board)."""
+    from ..bench.link import exported_link_in
     from ..bench.target import Firmware, connect, launch, prepare
 
     if firmware:
         click.echo(f"running {firmware} on {board}")
-        return launch(Firmware(board, generated, firmware), timeout), generated
+        return (launch(Firmware(board, generated, firmware), timeout), generated,
+                exported_link_in(generated))
     if board:
         fw = prepare(board, model, sha, generated=generated, build_root=build_dir,
                      echo=click.echo)
-        return launch(fw, timeout), fw.generated_dir
-    return connect(port, timeout), generated
+        return launch(fw, timeout), fw.generated_dir, exported_link_in(fw.generated_dir)
+    link = exported_link_in(generated)
+    click.echo(f"link: {link.describe()}")
+    return connect(port, timeout, link.baudrate), generated, link
 
 
 def _outputs(summary: dict, run, labels: list[str], json_out, report_dir) -> None:

@@ -127,9 +127,13 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         seqs = random_calibration(mq.config, 32, seed=1, max_len=min(mq.config.max_len, 64))
         click.echo(_compare(mq, model, config_path, seqs))
     click.echo(f"wrote {dest}/model_data.h, model_data.c, export_report.json, "
-               "quantized_model.npz")
-    if b.pio_env:
-        click.echo(f"next: pio run -e {b.pio_env} -t upload")
+               "quantized_model.npz" + (", platformio_board.ini" if b.pio_env else ""))
+    if b.pio_env and dest.resolve() == default_out_dir().resolve():
+        click.echo(f"next: pio run -t upload    (builds env {b.pio_env}: "
+                   f"{dest.name}/platformio_board.ini sets it)")
+    elif b.pio_env:
+        click.echo(f"next: pio run -e {b.pio_env} -t upload (with this export in "
+                   "firmware/generated)")
 
 
 def _recover(model, config_path, calib, max_len, threshold, max_outliers, steps, lr, out):

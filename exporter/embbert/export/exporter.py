@@ -254,6 +254,17 @@ def format_table(report: dict, board: Board) -> str:
 
 # ------------------------------------------------------------------------------- write files
 
+# platformio.ini reads this file through extra_configs, so plain `pio run -t upload` builds the
+# env of the board the model was exported for.
+PIO_CONFIG = "platformio_board.ini"
+
+
+def pio_config(board: Board) -> str:
+    return (f"; Written by embbert-export for board {board.name}: plain `pio run` and\n"
+            f"; `pio run -t upload` build its env (platformio.ini reads this file).\n"
+            f"[platformio]\ndefault_envs = {board.pio_env}\n")
+
+
 def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha256: str = "",
                      checkpoint: str = "", tokenizer_json: str = "",
                      tokenizer: str | None = None, labels: list[str] | None = None
@@ -277,6 +288,8 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
     files = {"model_data.h": h, "model_data.c": c,
              "export_report.json": json.dumps(report, indent=2) + "\n",
              store.FILE_NAME: store.to_bytes(mq)}
+    if board.pio_env:
+        files[PIO_CONFIG] = pio_config(board)
     write_export(Path(out_dir), {n: t if isinstance(t, bytes) else t.encode()
                                  for n, t in files.items()})
     return ExportResult(out_dir=Path(out_dir), report=report, table=table)

@@ -5,7 +5,7 @@
 #include "platform.h"
 #include "protocol.h"
 
-const uint8_t plat_counter_kind = EBQ_COUNTER_CYCLES;
+uint8_t plat_counter_kind = EBQ_COUNTER_CYCLES;
 
 static uint32_t last_low, high;
 

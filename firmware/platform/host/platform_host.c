@@ -12,7 +12,7 @@
 #include "platform.h"
 #include "protocol.h"
 
-const uint8_t plat_counter_kind = EBQ_COUNTER_NANOSECONDS;
+uint8_t plat_counter_kind = EBQ_COUNTER_NANOSECONDS;
 
 static uint8_t rx_buf[4096]; /* read() in chunks: one syscall per byte would dominate fuzzing */
 static size_t rx_len, rx_pos;

@@ -6,7 +6,7 @@
 #include "platform.h"
 #include "protocol.h"
 
-const uint8_t plat_counter_kind = EBQ_COUNTER_INSTRUCTIONS;
+uint8_t plat_counter_kind = EBQ_COUNTER_INSTRUCTIONS;
 
 static volatile uint32_t wraps;
 

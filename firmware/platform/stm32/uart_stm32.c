@@ -46,21 +46,20 @@ void stm32_uart_init(void) {
     pin_af7(GPIOD, 9u);
 #endif
     UART->CR1 = 0u;
-    /* Oversampling by 16: BRR = f_ck / baud, rounded. */
-    const uint32_t f_ck = HAL_RCC_GetPCLK1Freq();
+    /* Oversampling by 16: BRR = f_ck / baud, rounded; f_ck = PCLK1 as RCC is set now. */
+    const uint32_t f_ck = stm32_pclk1_hz();
     UART->BRR = (f_ck + EBQ_UART_BAUD / 2u) / EBQ_UART_BAUD;
     UART->CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
 }
 
 int plat_getc(uint32_t timeout_ms) {
-    const uint32_t start = stm32_cycles32();
-    const uint32_t per_ms = SystemCoreClock / 1000u;
-    uint32_t ms = 0, last = start;
+    const uint32_t per_ms = stm32_ticks_per_ms();
+    uint32_t ms = 0, last = stm32_time32();
     while (!RX_READY()) {
         RX_CLEAR_ERRORS();
         if (timeout_ms == PLAT_FOREVER) continue;
-        const uint32_t now = stm32_cycles32();
-        if (now - last >= per_ms) { /* count whole ms, so the 32-bit counter may wrap freely */
+        const uint32_t now = stm32_time32();
+        if (now - last >= per_ms) { /* count whole ms, so the 32-bit time base may wrap freely */
             last += per_ms;
             if (++ms >= timeout_ms) return PLAT_TIMEOUT;
         }

@@ -7,18 +7,28 @@
 #include <stdint.h>
 #include <string.h>
 
+/* v + 0.5 away from zero, for rounding by truncation. LLVM's Xtensa backend cannot select
+ * between two float constants, so there it adds copysign(0.5, v) instead: the same value for
+ * every v but -0, where both sums truncate to 0. */
+static inline float ebq_add_half_away(float v) {
+#if defined(__clang__) && defined(__XTENSA__)
+    return v + __builtin_copysignf(0.5f, v);
+#else
+    return v + (v >= 0.0f ? 0.5f : -0.5f);
+#endif
+}
+
 /* float -> int8 in [-127, 127], round half away from zero, NaN -> 0. */
 static inline int8_t ebq_sat_i8(float v) {
     if (v != v) return 0;
     if (v > 127.0f) v = 127.0f;
     if (v < -127.0f) v = -127.0f;
-    v = v + (v >= 0.0f ? 0.5f : -0.5f);
-    return (int8_t)(int32_t)v;
+    return (int8_t)(int32_t)ebq_add_half_away(v);
 }
 
 /* float -> int32, round half away from zero; the caller guarantees the range. */
 static inline int32_t ebq_round_i32(float v) {
-    return (int32_t)(v + (v >= 0.0f ? 0.5f : -0.5f));
+    return (int32_t)ebq_add_half_away(v);
 }
 
 static inline float ebq_f32_from_bits(uint32_t u) {

@@ -222,7 +222,9 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
         ew += words;
     }
     const uint32_t *end = ew + words * (np & ~1u);
-#if EBQ_CM_NATIVE && defined(__GNUC__)
+    /* GCC only: the asm loop takes 13 core registers, more than clang leaves to inline asm (it
+     * keeps r7 as the frame pointer); clang compiles the C loop below, with the same sums */
+#if EBQ_CM_NATIVE && defined(__GNUC__) && !defined(__clang__)
     uint32_t t0, t1, t2, t3;
 /* two pairs per pass (BODY), the list pointer moved on by STEP bytes, until end */
 #define EBQ_SUMS4_LOOP(BODY, STEP)                                                         \

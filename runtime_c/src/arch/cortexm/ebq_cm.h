@@ -180,9 +180,10 @@ static inline float ebq_cm_mls(float acc, float a, float b) {
 #endif
 }
 
-/* v, kept in a register: GCC otherwise rebuilds a float constant (VMOV) in every loop pass */
+/* v, kept in a register: GCC otherwise rebuilds a float constant (VMOV) in every loop pass.
+ * An Arm soft-float build (-mfloat-abi=soft: no __ARM_FP) has no FPU register to keep it in. */
 static inline float ebq_cm_keep(float v) {
-#if defined(__GNUC__)
+#if defined(__GNUC__) && (defined(__ARM_FP) || !defined(__arm__))
     __asm__("" : "+t"(v));
 #endif
     return v;
