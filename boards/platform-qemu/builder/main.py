@@ -89,8 +89,7 @@ vendor = [build_path(p) for p in (*EBQ.build.includes, *EBQ.build.sources)]
 if any(not p.exists() for p in vendor):
     sys.stderr.write(f"Error: board {NAME} needs {next(p for p in vendor if not p.exists())}: "
                      "vendored files not found (set EMBBERT_VENDOR to the folder holding "
-                     "cmsis/)
-")
+                     "cmsis/)\n")
     env.Exit(1)
 env.Append(CPPPATH=[str(build_path(p)) for p in EBQ.build.includes])
 for i, src in enumerate(build_path(p) for p in EBQ.build.sources):
