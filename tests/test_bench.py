@@ -224,6 +224,23 @@ def test_nothing_answering_is_a_clear_error(sst2_model, bench_dirs):
     assert time.monotonic() - t0 < 30
 
 
+def test_bench_cli_against_a_flood_is_one_line_and_quick(sst2_model, tmp_path):
+    """The reported hang: embbert-bench --timeout 2 against a flooding socket."""
+    from .test_bench_peers import Peer, flood
+
+    peer = Peer(flood)
+    t0 = time.monotonic()
+    proc = run_cli("embbert-bench", "--port", f"socket://127.0.0.1:{peer.port}", "--model",
+                   sst2_model, "--generated", tmp_path, "--timeout", "2", check=False,
+                   timeout=120)
+    took = time.monotonic() - t0
+    peer.close()
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(err) == 1, proc.stderr
+    assert err[0].startswith("error:") and "floods" in err[0]
+    assert took < 30  # python and torch start-up + 2 s (before: > 100 s)
+
+
 def test_usage_errors_are_one_line(bench_dirs):
     both = bench(bench_dirs, "--port", "socket://127.0.0.1:1", "--board", "host", check=False)
     assert both.returncode == 1 and "exactly one of --port" in both.stderr
