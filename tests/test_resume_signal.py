@@ -1,0 +1,127 @@
+"""Interrupted training resumes exactly: the run is killed by a signal in the middle of a
+checkpoint interval (not at a boundary it chose), then `--resume` ends with the same weights as
+a run that was never interrupted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from embbert import checkpoint
+
+from .conftest import BIN, REPO, run_cli
+from .test_train import TINY_ARGS
+
+FT_ARGS = ["--task", "sst2", "--epochs", "3", "--limit", "2400", "--batch-size", "8",
+           "--dropout", "0.1", "--seed", "5"]
+
+
+@pytest.fixture(scope="module")
+def tiny_pre(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pre_sig")
+    run_cli("embbert-train", "pretrain", "--out", out, "--steps", "4", *TINY_ARGS)
+    return out
+
+
+def _start(*args: object) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / "embbert-train"), *map(str, args)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def _kill_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 240) -> str:
+    """Sends sig as soon as ready() holds (polling every 10 ms); returns stderr."""
+    t0 = time.monotonic()
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < timeout
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return err
+
+
+def _same(a: Path, b: Path) -> None:
+    x, y = checkpoint.load(a), checkpoint.load(b)
+    assert x.state_dict.keys() == y.state_dict.keys()
+    assert all(torch.equal(x.state_dict[k], y.state_dict[k]) for k in x.state_dict), \
+        "the resumed run diverged"
+    assert x.metrics == y.metrics and x.extra["history"] == y.extra["history"]
+
+
+def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
+    init = tiny_pre / "pretrained.pt"
+    straight = tmp_path / "straight.pt"
+    run_cli("embbert-train", "finetune", "--init", init, "--out", straight, *FT_ARGS)
+    assert not Path(str(straight) + ".state.pt").exists()  # removed once the model is written
+
+    out = tmp_path / "killed.pt"
+    state = Path(str(out) + ".state.pt")
+    proc = _start("finetune", "--init", init, "--out", out, *FT_ARGS)
+    _kill_when(proc, state.exists, signal.SIGKILL)       # epoch 1 saved, epoch 2 running
+    assert proc.returncode == -signal.SIGKILL and not out.exists()
+    assert torch.load(state, weights_only=True)["epoch"] == 1    # killed inside epoch 2
+
+    again = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
+                    check=False)
+    assert again.returncode == 1 and "--resume" in again.stderr   # never silently restarts
+    proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
+                   "--resume")
+    assert "resuming after epoch 1 of 3" in proc.stdout
+    _same(out, straight)
+    assert not state.exists()
+
+
+def test_finetune_sigint_says_how_to_resume_and_options_must_match(tiny_pre, tmp_path):
+    init = tiny_pre / "pretrained.pt"
+    out = tmp_path / "int.pt"
+    state = Path(str(out) + ".state.pt")
+    proc = _start("finetune", "--init", init, "--out", out, *FT_ARGS)
+    err = _kill_when(proc, state.exists, signal.SIGINT)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("interrupted; continue with the same "
+                                                   "command and --resume")
+    changed = [a if a != "2400" else "2000" for a in FT_ARGS]
+    proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *changed,
+                   "--resume", check=False)
+    assert proc.returncode == 1 and "--limit 2400" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_finetune_checks_its_output_before_training(tiny_pre):
+    t0 = time.monotonic()
+    proc = run_cli("embbert-train", "finetune", "--init", tiny_pre / "pretrained.pt", "--out",
+                   "/proc/embbert-no/model.pt", *FT_ARGS, check=False)
+    assert proc.returncode == 1 and "cannot write in /proc" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - t0 < 20  # no epoch ran
+
+
+def test_pretrain_killed_mid_interval_resumes_exactly(tiny_pre, tmp_path):
+    """state.pt every 10 steps; SIGKILL lands between two saves; resume reaches step 30 with
+    the weights of a straight 30-step run."""
+    args = ["--steps", "30", "--ckpt-every", "10", "--eval-every", "0", *TINY_ARGS]
+    runs = {}
+    for name in ("straight", "killed"):
+        runs[name] = tmp_path / name
+        shutil.copytree(tiny_pre / "cache", runs[name] / "cache")
+        shutil.copy(tiny_pre / "tokenizer.json", runs[name] / "tokenizer.json")
+    run_cli("embbert-train", "pretrain", "--out", runs["straight"], *args)
+
+    state = runs["killed"] / "state.pt"
+    proc = _start("pretrain", "--out", runs["killed"], *args)
+    _kill_when(proc, state.exists, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    step = torch.load(state, weights_only=True)["step"]
+    assert step == 10, f"killed after the save at step {step}: not mid-interval"
+    run_cli("embbert-train", "pretrain", "--out", runs["killed"], "--resume", *args)
+    a = checkpoint.load(runs["killed"] / "pretrained.pt")
+    b = checkpoint.load(runs["straight"] / "pretrained.pt")
+    assert a.metrics["step"] == b.metrics["step"] == 30
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
