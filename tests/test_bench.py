@@ -279,3 +279,21 @@ def test_qemu_board_agrees_with_the_simulation(board, sst2_model, bench_dirs):
     clock_khz = load_board(board).clock_hz / 1e3
     assert s["latency_ms_median"] == pytest.approx(s["instructions_median"] / clock_khz)
     assert time.monotonic() - t0 < 120
+
+
+def test_two_host_benches_at_once_share_nothing_they_could_break(sst2_model, tmp_path):
+    """Both export and build into the same fresh build dir and run at the same time: they take
+    turns on the build (a lock) and each runs its own copy of the binary."""
+    import subprocess
+
+    (tmp_path / "generated").mkdir()
+    args = [str(Path(sys.executable).parent / "embbert-bench"), "--board", "host", "--model",
+            str(sst2_model), "--build-dir", str(tmp_path / "build"), "--generated",
+            str(tmp_path / "generated"), "--text", "a gorgeous , witty movie"]
+    procs = [subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+        assert "bit-exact" in out or "positive" in out or "negative" in out, out
+    assert sum("exporting" in out for out, _ in outs) == 1  # the second reused the first's
