@@ -18,7 +18,7 @@ from embbert import checkpoint
 from .conftest import BIN, REPO, run_cli
 from .test_train import TINY_ARGS
 
-FT_ARGS = ["--task", "sst2", "--epochs", "3", "--limit", "2400", "--batch-size", "8",
+FT_ARGS = ["--task", "sst2", "--epochs", "2", "--limit", "1600", "--batch-size", "8",
            "--dropout", "0.1", "--seed", "5"]
 
 
@@ -73,7 +73,7 @@ def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
     assert again.returncode == 1 and "--resume" in again.stderr   # never silently restarts
     proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
                    "--resume")
-    assert "resuming after epoch 1 of 3" in proc.stdout
+    assert "resuming after epoch 1 of 2" in proc.stdout
     _same(out, straight)
     assert not state.exists()
 
@@ -87,10 +87,10 @@ def test_finetune_sigint_says_how_to_resume_and_options_must_match(tiny_pre, tmp
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1].startswith("interrupted; continue with the same "
                                                    "command and --resume")
-    changed = [a if a != "2400" else "2000" for a in FT_ARGS]
+    changed = [a if a != "1600" else "1200" for a in FT_ARGS]
     proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *changed,
                    "--resume", check=False)
-    assert proc.returncode == 1 and "--limit 2400" in proc.stderr
+    assert proc.returncode == 1 and "--limit 1600" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 

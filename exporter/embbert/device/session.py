@@ -93,8 +93,10 @@ class Device:
             data = self.transport.read(timeout)
         except TransportError as e:
             if self.decoder.in_frame():
-                raise TransportError(f"{e}: peer closed mid-frame ({len(self.decoder.buf)} "
-                                     "bytes of an unfinished frame)") from e
+                url = self.transport.url
+                detail = str(e).removeprefix(f"{url}: ")
+                raise TransportError(f"{url}: peer closed mid-frame ({len(self.decoder.buf)} "
+                                     f"bytes of an unfinished frame; {detail})") from e
             raise
         if data:
             self.stats.bytes += len(data)
@@ -165,4 +167,8 @@ class Device:
             pass
         self.transport.write(bytes(BREAK_BYTES))
         self.drain(quiet=0.2, limit=0.25 * (deadline - time.monotonic()))
-        self.ping(nonce, max(deadline - time.monotonic(), 0.1))
+        try:
+            self.ping(nonce, max(deadline - time.monotonic(), 0.1))
+        except DeviceTimeout as e:  # report the whole budget, not what was left of it
+            raise DeviceTimeout(f"{self.transport.url}: no reply to PING within {timeout:g} s"
+                                f"{self.stats.diagnosis()}", heard=e.heard) from None

@@ -183,8 +183,9 @@ class SerialTransport(Transport):
                 return b""
             self.ser.timeout = 0  # non-blocking: what is there, at most READ_CHUNK - 1 bytes
             rest = self.ser.read(READ_CHUNK - 1)
-        except (self._serial.SerialException, OSError) as e:
-            raise TransportError(f"{self.url}: read failed: {_one_line(e)}") from e
+        except (self._serial.SerialException, OSError) as e:  # pyserial may say "read failed"
+            raise TransportError(f"{self.url}: read failed: "
+                                 f"{_one_line(e).removeprefix('read failed: ')}") from e
         return first + rest
 
     def close(self) -> None:
