@@ -19,7 +19,7 @@ from embbert.device.transport import PipeTransport, TransportError, open_transpo
 from embbert.errors import EmbBertError
 
 from .conftest import REPO
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 
 TIMEOUT = 2.0
 SLACK = 1.5  # thread start, connect, a last bounded read
@@ -166,7 +166,7 @@ def test_pipe_peer_ends_within_timeout_and_leaves_no_process(tmp_path, mode, exp
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(bool(have("qemu-system-arm", "arm-none-eabi-gcc")),
+@pytest.mark.skipif(bool(missing_tools("qemu-system-arm", "arm-none-eabi-gcc")),
                     reason="needs qemu-system-arm and arm-none-eabi-gcc")
 def test_qemu_killed_mid_request(tmp_path):
     from embbert.device.qemu import QemuBoard

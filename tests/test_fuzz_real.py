@@ -11,17 +11,17 @@ import time
 
 import numpy as np
 import pytest
-from embbert.cbuild import build_host
+from embbert.cbuild import build_firmware
 from embbert.checkpoint import file_sha256
 from embbert.device import protocol as P
 from embbert.device.session import Device
 from embbert.device.transport import PipeTransport
 
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 from .real_firmware import MODEL, export_bundled
 from .test_fuzz_host import fuzz_frames
 
-pytestmark = [pytest.mark.skipif(bool(have("cc")), reason="needs a host C compiler (cc)"),
+pytestmark = [pytest.mark.skipif(bool(missing_tools("cc")), reason="needs a host C compiler (cc)"),
               pytest.mark.skipif(not MODEL.is_file(), reason="models/sst2.pt not bundled")]
 
 N_FRAMES = int(os.environ.get("EMBBERT_FUZZ_FRAMES", "2000"))
@@ -32,7 +32,8 @@ def test_fuzz_real_runtime_asan(tmp_path):
     seed = int(os.environ.get("EMBBERT_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
     print(f"\nfuzz seed {seed} ({N_FRAMES} frames); repeat with EMBBERT_FUZZ_SEED={seed}")
     mq = export_bundled("host", tmp_path / "gen")
-    fw = build_host(tmp_path / "fw_asan", generated_dir=tmp_path / "gen", sanitize=True)
+    fw = build_firmware("host", tmp_path / "fw_asan", generated_dir=tmp_path / "gen",
+                        sanitize=True)
     rng = random.Random(seed)
     transport = PipeTransport([str(fw)], timeout=30.0)
     dev = Device(transport, timeout=10.0, infer_timeout=30.0)

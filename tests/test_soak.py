@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from embbert.cbuild import build_host, build_mps2
+from embbert.cbuild import build_firmware
 from embbert.device.session import Device
 from embbert.device.transport import PipeTransport
 
-from .fake_firmware import have
+from .fake_firmware import missing_tools
 from .real_firmware import MODEL, export_bundled
 
 pytestmark = [pytest.mark.skipif(not os.environ.get("EMBBERT_SOAK"),
@@ -66,7 +66,7 @@ def soak(dev: Device, mq, n: int, pid: int, label: str, slack_kb: int = RSS_SLAC
 
 def test_soak_host(tmp_path):
     mq = export_bundled("host", tmp_path / "gen")
-    fw = build_host(tmp_path / "fw_host", generated_dir=tmp_path / "gen")
+    fw = build_firmware("host", tmp_path / "fw_host", generated_dir=tmp_path / "gen")
     with PipeTransport([str(fw)], timeout=10.0) as t:
         dev = Device(t, timeout=10.0, infer_timeout=10.0)
         dev.sync()
@@ -74,13 +74,13 @@ def test_soak_host(tmp_path):
     assert t.proc.returncode == 0, t.stderr_text()[-2000:]
 
 
-@pytest.mark.skipif(bool(have("qemu-system-arm", "arm-none-eabi-gcc")),
+@pytest.mark.skipif(bool(missing_tools("qemu-system-arm", "arm-none-eabi-gcc")),
                     reason="needs qemu-system-arm and arm-none-eabi-gcc")
 def test_soak_qemu(tmp_path):
     from embbert.device.qemu import QemuBoard
 
     mq = export_bundled("qemu-m4", tmp_path / "gen")
-    elf = build_mps2("qemu-m4", tmp_path / "fw.elf", generated_dir=tmp_path / "gen")
+    elf = build_firmware("qemu-m4", tmp_path / "fw.elf", generated_dir=tmp_path / "gen")
     with QemuBoard("qemu-m4", elf, timeout=10.0) as q:
         assert q.transport is not None and q.proc is not None
         dev = Device(q.transport, timeout=10.0, infer_timeout=30.0)
