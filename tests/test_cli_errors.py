@@ -172,6 +172,10 @@ def test_export_bad_length_or_out_fails_before_quantizing(tmp_path, args, msg):
 
 
 def test_export_refuses_max_len_beyond_the_firmware(tmp_path):
+    from embbert.device.protocol import FW_MAX_T
+    from embbert.export import preflight
+
+    assert preflight.FW_MAX_T == FW_MAX_T
     obj = torch.load(MODEL, weights_only=True)
     obj["config"] = {**obj["config"], "max_len": 1024}
     obj["state_dict"] = {**obj["state_dict"], "embed.pos.weight": torch.zeros(1024, 16)}

@@ -18,7 +18,7 @@ from embbert import checkpoint
 from .conftest import BIN, REPO, run_cli
 from .test_train import TINY_ARGS
 
-FT_ARGS = ["--task", "sst2", "--epochs", "2", "--limit", "1600", "--batch-size", "8",
+FT_ARGS = ["--task", "sst2", "--epochs", "2", "--limit", "800", "--batch-size", "8",
            "--dropout", "0.1", "--seed", "5"]
 
 
@@ -30,9 +30,12 @@ def tiny_pre(tmp_path_factory) -> Path:
 
 
 def _start(*args: object) -> subprocess.Popen:
+    # SIGINT back to default in the child: a shell's background job inherits it ignored, and
+    # Python then never turns it into KeyboardInterrupt
     return subprocess.Popen([str(BIN / "embbert-train"), *map(str, args)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _kill_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 240) -> str:
@@ -71,6 +74,11 @@ def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
     again = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
                     check=False)
     assert again.returncode == 1 and "--resume" in again.stderr   # never silently restarts
+    changed = [a if a != "800" else "700" for a in FT_ARGS]
+    proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *changed,
+                   "--resume", check=False)
+    assert proc.returncode == 1 and "--limit 800" in proc.stderr  # the options it started with
+    assert len(proc.stderr.strip().splitlines()) == 1
     proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
                    "--resume")
     assert "resuming after epoch 1 of 2" in proc.stdout
@@ -78,20 +86,14 @@ def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
     assert not state.exists()
 
 
-def test_finetune_sigint_says_how_to_resume_and_options_must_match(tiny_pre, tmp_path):
-    init = tiny_pre / "pretrained.pt"
+def test_finetune_sigint_says_how_to_resume(tiny_pre, tmp_path):
     out = tmp_path / "int.pt"
     state = Path(str(out) + ".state.pt")
-    proc = _start("finetune", "--init", init, "--out", out, *FT_ARGS)
+    proc = _start("finetune", "--init", tiny_pre / "pretrained.pt", "--out", out, *FT_ARGS)
     err = _kill_when(proc, state.exists, signal.SIGINT)
-    assert proc.returncode == 130
+    assert proc.returncode == 130 and not out.exists()
     assert err.strip().splitlines()[-1].startswith("interrupted; continue with the same "
                                                    "command and --resume")
-    changed = [a if a != "1600" else "1200" for a in FT_ARGS]
-    proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *changed,
-                   "--resume", check=False)
-    assert proc.returncode == 1 and "--limit 1600" in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_finetune_checks_its_output_before_training(tiny_pre):
@@ -104,9 +106,9 @@ def test_finetune_checks_its_output_before_training(tiny_pre):
 
 
 def test_pretrain_killed_mid_interval_resumes_exactly(tiny_pre, tmp_path):
-    """state.pt every 10 steps; SIGKILL lands between two saves; resume reaches step 30 with
-    the weights of a straight 30-step run."""
-    args = ["--steps", "30", "--ckpt-every", "10", "--eval-every", "0", *TINY_ARGS]
+    """state.pt every 10 steps; SIGKILL lands between two saves; resume reaches step 20 with
+    the weights of a straight 20-step run."""
+    args = ["--steps", "20", "--ckpt-every", "10", "--eval-every", "0", *TINY_ARGS]
     runs = {}
     for name in ("straight", "killed"):
         runs[name] = tmp_path / name
@@ -123,5 +125,5 @@ def test_pretrain_killed_mid_interval_resumes_exactly(tiny_pre, tmp_path):
     run_cli("embbert-train", "pretrain", "--out", runs["killed"], "--resume", *args)
     a = checkpoint.load(runs["killed"] / "pretrained.pt")
     b = checkpoint.load(runs["straight"] / "pretrained.pt")
-    assert a.metrics["step"] == b.metrics["step"] == 30
+    assert a.metrics["step"] == b.metrics["step"] == 20
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)

@@ -85,4 +85,4 @@ def test_soak_qemu(tmp_path):
         assert q.transport is not None and q.proc is not None
         dev = Device(q.transport, timeout=10.0, infer_timeout=30.0)
         dev.sync(timeout=10.0)
-        soak(dev, mq, N_QEMU, q.proc.pid, "QEMU mps2-an386", QEMU_RSS_SLACK_KB)
+        soak(dev, mq, N_QEMU, q.proc.pid, "QEMU qemu-m4", QEMU_RSS_SLACK_KB)

@@ -108,11 +108,12 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
     calib = read_calibration(calib_path) if calib_path else None
     dest = Path(out_dir) if out_dir else default_out_dir()
     check_out_dir(dest)
-    if recover_steps:  # the same checks export() makes, before the recovery's minutes
-        from ..checkpoint import load
-        from ..export.preflight import check_fits, export_length
-        cfg = load(model, config_path).config
-        check_fits(cfg, b, export_length(cfg, max_len))
+    # the checks export() makes, before anything slow (recovery, quantization) is said or done
+    from ..checkpoint import load
+    from ..export.preflight import check_fits, export_length
+    cfg = load(model, config_path).config
+    check_fits(cfg, b, export_length(cfg, max_len))
+    if recover_steps:
         check_writable(Path(recover_out) if recover_out else Path(model).with_suffix(
             ".recovered.pt"), "--recover-out")
     if recover_steps:

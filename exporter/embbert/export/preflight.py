@@ -5,12 +5,12 @@ board, with the largest --max-len that would fit when the arena is what does not
 from __future__ import annotations
 
 from ..boards import Board
-from ..device.protocol import FW_MAX_T
 from ..errors import EmbBertError
 from ..model import EmbBertConfig
 from .arena import plan_arena
 
 MIN_LEN = 2  # [CLS] [SEP]
+FW_MAX_T = 512  # EBQ_FW_MAX_T of the firmware (device.protocol.FW_MAX_T; a test keeps them equal)
 
 
 def export_length(cfg: EmbBertConfig, max_len: int | None) -> int:
