@@ -11,7 +11,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 import torch
 from embbert import checkpoint
 
@@ -20,13 +19,6 @@ from .test_train import TINY_ARGS
 
 FT_ARGS = ["--task", "sst2", "--epochs", "2", "--limit", "800", "--batch-size", "8",
            "--dropout", "0.1", "--seed", "5"]
-
-
-@pytest.fixture(scope="module")
-def tiny_pre(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pre_sig")
-    run_cli("embbert-train", "pretrain", "--out", out, "--steps", "4", *TINY_ARGS)
-    return out
 
 
 def _start(*args: object) -> subprocess.Popen:
@@ -58,8 +50,8 @@ def _same(a: Path, b: Path) -> None:
     assert x.metrics == y.metrics and x.extra["history"] == y.extra["history"]
 
 
-def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
-    init = tiny_pre / "pretrained.pt"
+def test_finetune_killed_mid_epoch_resumes_exactly(tiny_checkpoint, tmp_path):
+    init = tiny_checkpoint
     straight = tmp_path / "straight.pt"
     run_cli("embbert-train", "finetune", "--init", init, "--out", straight, *FT_ARGS)
     assert not Path(str(straight) + ".state.pt").exists()  # removed once the model is written
@@ -71,14 +63,6 @@ def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
     assert proc.returncode == -signal.SIGKILL and not out.exists()
     assert torch.load(state, weights_only=True)["epoch"] == 1    # killed inside epoch 2
 
-    again = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
-                    check=False)
-    assert again.returncode == 1 and "--resume" in again.stderr   # never silently restarts
-    changed = [a if a != "800" else "700" for a in FT_ARGS]
-    proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *changed,
-                   "--resume", check=False)
-    assert proc.returncode == 1 and "--limit 800" in proc.stderr  # the options it started with
-    assert len(proc.stderr.strip().splitlines()) == 1
     proc = run_cli("embbert-train", "finetune", "--init", init, "--out", out, *FT_ARGS,
                    "--resume")
     assert "resuming after epoch 1 of 2" in proc.stdout
@@ -86,44 +70,50 @@ def test_finetune_killed_mid_epoch_resumes_exactly(tiny_pre, tmp_path):
     assert not state.exists()
 
 
-def test_finetune_sigint_says_how_to_resume(tiny_pre, tmp_path):
+def test_finetune_sigint_says_how_to_resume_and_never_restarts(tiny_checkpoint, tmp_path):
     out = tmp_path / "int.pt"
     state = Path(str(out) + ".state.pt")
-    proc = _start("finetune", "--init", tiny_pre / "pretrained.pt", "--out", out, *FT_ARGS)
+    proc = _start("finetune", "--init", tiny_checkpoint, "--out", out, *FT_ARGS)
     err = _kill_when(proc, state.exists, signal.SIGINT)
     assert proc.returncode == 130 and not out.exists()
     assert err.strip().splitlines()[-1].startswith("interrupted; continue with the same "
                                                    "command and --resume")
+    again = run_cli("embbert-train", "finetune", "--init", tiny_checkpoint, "--out", out,
+                    *FT_ARGS, check=False)
+    assert again.returncode == 1 and "--resume" in again.stderr   # never silently restarts
+    changed = [a if a != "800" else "700" for a in FT_ARGS]
+    proc = run_cli("embbert-train", "finetune", "--init", tiny_checkpoint, "--out", out,
+                   *changed, "--resume", check=False)
+    assert proc.returncode == 1 and "--limit 800" in proc.stderr  # the options it started with
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_finetune_checks_its_output_before_training(tiny_pre):
+def test_finetune_checks_its_output_before_training(tiny_checkpoint):
     t0 = time.monotonic()
-    proc = run_cli("embbert-train", "finetune", "--init", tiny_pre / "pretrained.pt", "--out",
+    proc = run_cli("embbert-train", "finetune", "--init", tiny_checkpoint, "--out",
                    "/proc/embbert-no/model.pt", *FT_ARGS, check=False)
     assert proc.returncode == 1 and "cannot write in /proc" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert time.monotonic() - t0 < 20  # no epoch ran
 
 
-def test_pretrain_killed_mid_interval_resumes_exactly(tiny_pre, tmp_path):
+def test_pretrain_killed_mid_interval_resumes_exactly(tiny_tokenizer, tmp_path):
     """state.pt every 10 steps; SIGKILL lands between two saves; resume reaches step 20 with
     the weights of a straight 20-step run."""
-    args = ["--steps", "20", "--ckpt-every", "10", "--eval-every", "0", *TINY_ARGS]
-    runs = {}
-    for name in ("straight", "killed"):
-        runs[name] = tmp_path / name
-        shutil.copytree(tiny_pre / "cache", runs[name] / "cache")
-        shutil.copy(tiny_pre / "tokenizer.json", runs[name] / "tokenizer.json")
-    run_cli("embbert-train", "pretrain", "--out", runs["straight"], *args)
+    args = ["--steps", "20", "--ckpt-every", "10", "--eval-every", "0", "--tokenizer",
+            tiny_tokenizer, *TINY_ARGS]
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    run_cli("embbert-train", "pretrain", "--out", straight, *args)
+    shutil.copytree(straight / "cache", killed / "cache")  # the token cache, not the state
 
-    state = runs["killed"] / "state.pt"
-    proc = _start("pretrain", "--out", runs["killed"], *args)
+    state = killed / "state.pt"
+    proc = _start("pretrain", "--out", killed, *args)
     _kill_when(proc, state.exists, signal.SIGKILL)
     assert proc.returncode == -signal.SIGKILL
     step = torch.load(state, weights_only=True)["step"]
     assert step == 10, f"killed after the save at step {step}: not mid-interval"
-    run_cli("embbert-train", "pretrain", "--out", runs["killed"], "--resume", *args)
-    a = checkpoint.load(runs["killed"] / "pretrained.pt")
-    b = checkpoint.load(runs["straight"] / "pretrained.pt")
+    run_cli("embbert-train", "pretrain", "--out", killed, "--resume", *args)
+    a = checkpoint.load(killed / "pretrained.pt")
+    b = checkpoint.load(straight / "pretrained.pt")
     assert a.metrics["step"] == b.metrics["step"] == 20
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from embbert.device import protocol as P
@@ -79,12 +79,13 @@ class Device:
     def send_raw(self, data: bytes) -> None:
         self.transport.write(data)
 
-    def request(self, ftype: int, payload: bytes = b"", timeout: float | None = None) -> P.Frame:
+    def request(self, ftype: int, payload: bytes = b"", timeout: float | None = None,
+                accept: Callable[[P.Frame], bool] | None = None) -> P.Frame:
         """Sends one request and returns the reply with the same seq; ERROR -> DeviceError."""
         self.seq = (self.seq + 1) & 0xFFFF
         seq = self.seq
         self.transport.write(P.encode_frame(ftype, seq, payload))
-        return self.wait_reply(ftype, seq, self.timeout if timeout is None else timeout)
+        return self.wait_reply(ftype, seq, self.timeout if timeout is None else timeout, accept)
 
     def _receive(self, timeout: float) -> bytes:
         """One bounded read, decoded into _pending and counted; a peer that closes the line
@@ -107,12 +108,16 @@ class Device:
                     self.stats.bad += 1
         return data
 
-    def wait_reply(self, ftype: int, seq: int, timeout: float) -> P.Frame:
+    def wait_reply(self, ftype: int, seq: int, timeout: float,
+                   accept: Callable[[P.Frame], bool] | None = None) -> P.Frame:
+        """The reply to (ftype, seq); a reply that `accept` refuses (a stale or forged one)
+        counts as noise, and the wait goes on until the deadline."""
         deadline = time.monotonic() + timeout
         self.stats = LineStats()
         while True:
             for frame in self._pending:
-                if frame.ok and frame.seq == seq and frame.type == ftype | P.RESPONSE:
+                if (frame.ok and frame.seq == seq and frame.type == ftype | P.RESPONSE
+                        and (accept is None or accept(frame))):
                     self._pending.remove(frame)
                     return frame
                 if frame.ok and frame.seq == seq and frame.type == P.ERROR:
@@ -131,9 +136,8 @@ class Device:
             self._receive(min(left, 0.5))
 
     def ping(self, payload: bytes = b"", timeout: float | None = None) -> bytes:
-        reply = self.request(P.PING, payload, timeout)
-        if reply.payload != payload:
-            raise P.ProtocolError("PONG payload differs from the PING payload")
+        reply = self.request(P.PING, payload, timeout,
+                             accept=lambda f: f.payload == payload)  # else not our PONG
         return reply.payload
 
     def info(self) -> P.DeviceInfo:
