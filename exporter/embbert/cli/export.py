@@ -112,7 +112,7 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
     from ..checkpoint import load
     from ..export.preflight import check_fits, export_length
     cfg = load(model, config_path).config
-    check_fits(cfg, b, export_length(cfg, max_len))
+    check_fits(cfg, b, export_length(cfg, max_len), max_outliers)
     if recover_steps:
         check_writable(Path(recover_out) if recover_out else Path(model).with_suffix(
             ".recovered.pt"), "--recover-out")

@@ -248,7 +248,7 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
     from ..quant.as_exported import quantize_as_exported
     ckpt = load(ckpt_path, config_path)
     L = export_length(ckpt.config, max_len)
-    check_fits(ckpt.config, board, L)
+    check_fits(ckpt.config, board, L, max_outliers)
     sha = file_sha256(ckpt_path)
     mq = quantize_as_exported(ckpt, max_len=max_len, calib=calib, threshold=threshold,
                               max_outliers=max_outliers, sha256=sha)

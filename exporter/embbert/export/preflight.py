@@ -35,27 +35,32 @@ def weight_bytes_lower_bound(cfg: EmbBertConfig, L: int) -> int:
     return v * rd + L * rd + 2 * d * rd + cfg.n_layers * layer + c * d
 
 
-def arena_lower_bound(cfg: EmbBertConfig, T: int) -> int:
-    return plan_arena(cfg.d_model, cfg.expansion, cfg.n_layers, 0, 1, T).total
+def arena_bytes(cfg: EmbBertConfig, T: int, outliers: int = 0) -> int:
+    """The arena at length T with at most `outliers` outlier channels per set: 0 gives a lower
+    bound, the cap an upper one (the plan grows with the outlier counts)."""
+    return plan_arena(cfg.d_model, cfg.expansion, cfg.n_layers, outliers, max(1, outliers),
+                      T).total
 
 
-def check_fits(cfg: EmbBertConfig, board: Board, L: int) -> None:
-    """Refuses a model that cannot fit `board` at length L, from its config alone."""
+def check_fits(cfg: EmbBertConfig, board: Board, L: int, max_outliers: int | None = None
+               ) -> None:
+    """Refuses a model that cannot fit `board` at length L, from its config alone (lower
+    bounds: never refuses one that fits). When the arena is what does not fit, suggests the
+    longest --max-len that surely does (upper bound of the arena, outliers at their cap)."""
     w = weight_bytes_lower_bound(cfg, L)
     in_ram = board.weights_placement == "sram"
     if not in_ram and w > board.flash_capacity():
         raise EmbBertError(f"model too big for {board.name}: its int8 weights alone need at "
                            f"least {w:,} bytes of flash, {board.flash_capacity():,} available; "
                            "use a smaller model (vocab_size, d_model, n_layers)")
-
-    def ram(T: int) -> int:
-        return arena_lower_bound(cfg, T) + (w if in_ram else 0)
-
     cap = board.arena_capacity()
-    if ram(L) <= cap:
+    need = arena_bytes(cfg, L) + (w if in_ram else 0)
+    if need <= cap:
         return
-    fit = next((T for T in range(L - 1, MIN_LEN - 1, -1) if ram(T) <= cap), None)
+    most = max(1, cfg.d_model // 32) if max_outliers is None else max_outliers
+    fit = next((T for T in range(L - 1, MIN_LEN - 1, -1)
+                if arena_bytes(cfg, T, most) + (w if in_ram else 0) <= cap), None)
     hint = (f"; try --max-len {fit}" if fit is not None else
             "; no --max-len makes it fit: use a smaller model")
     raise EmbBertError(f"model too big for {board.name} at max_len {L}: it needs at least "
-                       f"{ram(L):,} bytes of RAM, {cap:,} available{hint}")
+                       f"{need:,} bytes of RAM, {cap:,} available{hint}")
