@@ -11,7 +11,7 @@ export PLATFORMIO_CORE_DIR ?= $(CURDIR)/.pio-core
 export PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL ?= 9999
 export PLATFORMIO_SETTING_ENABLE_TELEMETRY ?= No
 
-.PHONY: setup pio-setup demo test lint clean baselines
+.PHONY: setup pio-setup demo test lint clean baselines soak
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -27,6 +27,13 @@ $(STAMP): pyproject.toml
 
 test: setup
 	$(PY) -m pytest -q
+
+# Not part of `make test` (~10 min): 100k requests to the host firmware and 10k to QEMU with the
+# bundled model (identical answers, flat RSS), then a 30k-frame ASan/UBSan fuzz of the real
+# runtime with a fresh seed. EMBBERT_SOAK_HOST / _QEMU / EMBBERT_FUZZ_FRAMES change the sizes.
+soak: setup
+	EMBBERT_SOAK=1 $(PY) -m pytest -q -s tests/test_soak.py
+	EMBBERT_FUZZ_FRAMES=$${EMBBERT_FUZZ_FRAMES:-30000} $(PY) -m pytest -q -s tests/test_fuzz_real.py
 
 lint: setup
 	$(VENV)/bin/ruff check exporter tests

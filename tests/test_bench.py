@@ -224,6 +224,23 @@ def test_nothing_answering_is_a_clear_error(sst2_model, bench_dirs):
     assert time.monotonic() - t0 < 30
 
 
+def test_bench_cli_against_a_flood_is_one_line_and_quick(sst2_model, tmp_path):
+    """The reported hang: embbert-bench --timeout 2 against a flooding socket."""
+    from .test_bench_peers import Peer, flood
+
+    peer = Peer(flood)
+    t0 = time.monotonic()
+    proc = run_cli("embbert-bench", "--port", f"socket://127.0.0.1:{peer.port}", "--model",
+                   sst2_model, "--generated", tmp_path, "--timeout", "2", check=False,
+                   timeout=120)
+    took = time.monotonic() - t0
+    peer.close()
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(err) == 1, proc.stderr
+    assert err[0].startswith("error:") and "floods" in err[0]
+    assert took < 30  # python and torch start-up + 2 s (before: > 100 s)
+
+
 def test_usage_errors_are_one_line(bench_dirs):
     both = bench(bench_dirs, "--port", "socket://127.0.0.1:1", "--board", "host", check=False)
     assert both.returncode == 1 and "exactly one of --port" in both.stderr
@@ -262,3 +279,21 @@ def test_qemu_board_agrees_with_the_simulation(board, sst2_model, bench_dirs):
     clock_khz = load_board(board).clock_hz / 1e3
     assert s["latency_ms_median"] == pytest.approx(s["instructions_median"] / clock_khz)
     assert time.monotonic() - t0 < 120
+
+
+def test_two_host_benches_at_once_share_nothing_they_could_break(sst2_model, tmp_path):
+    """Both export and build into the same fresh build dir and run at the same time: they take
+    turns on the build (a lock) and each runs its own copy of the binary."""
+    import subprocess
+
+    (tmp_path / "generated").mkdir()
+    args = [str(Path(sys.executable).parent / "embbert-bench"), "--board", "host", "--model",
+            str(sst2_model), "--build-dir", str(tmp_path / "build"), "--generated",
+            str(tmp_path / "generated"), "--text", "a gorgeous , witty movie"]
+    procs = [subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+        assert "bit-exact" in out or "positive" in out or "negative" in out, out
+    assert sum("exporting" in out for out, _ in outs) == 1  # the second reused the first's

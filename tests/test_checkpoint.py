@@ -1,5 +1,9 @@
 """model.pt: round trip, and one-line errors for foreign, truncated or newer files."""
 
+import os
+import pickle
+from pathlib import Path
+
 import pytest
 import torch
 from embbert import checkpoint
@@ -48,14 +52,32 @@ def test_truncated(tmp_path, tiny_checkpoint):
 
 
 class Evil:
-    """Any non-tensor class: weights_only=True must refuse to unpickle it."""
+    """Unpickling this runs code: it would create the marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
 
 
-def test_pickled_object_is_refused(tmp_path):
+@pytest.mark.parametrize("where", ["top", "state_dict", "config"])
+def test_pickled_code_is_refused_and_never_runs(tmp_path, where):
+    marker = tmp_path / "pwned"
+    obj = {"format": "embbert-q", "version": 1, "config": {}, "state_dict": {}}
+    obj[where if where != "top" else "obj"] = Evil(marker)
     p = tmp_path / "evil.pt"
-    torch.save({"format": "embbert-q", "obj": Evil()}, p)
+    torch.save(obj, p)
     with pytest.raises(EmbBertError, match="not a readable"):
         checkpoint.load(p)
+    if where == "top":  # and through a CLI, as a user would
+        proc = run_cli("embbert-predict", p, "hello", check=False)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    with pytest.raises(EmbBertError, match="not a readable"):
+        checkpoint.load_train_state(p)
+    assert not marker.exists(), "the pickle's code ran"
+    pickle.loads(pickle.dumps(Evil(marker)))  # the payload is live: plain pickle runs it
+    assert marker.exists()
 
 
 def test_shape_mismatch(tmp_path, tiny_checkpoint):

@@ -20,9 +20,9 @@ N_FRAMES = 100_000
 MAX_LEN = FAKE_CONFIG["max_len"]
 
 
-def random_infer(rng: random.Random) -> bytes:
+def random_infer(rng: random.Random, max_len: int = MAX_LEN) -> bytes:
     """Mostly plausible INFER payloads, some with bad ids/segments/lengths."""
-    T = rng.choice([0, 1, 2, rng.randrange(1, MAX_LEN + 1), MAX_LEN, MAX_LEN + 1,
+    T = rng.choice([0, 1, 2, rng.randrange(1, max_len + 1), max_len, max_len + 1,
                     rng.randrange(1, P.FW_MAX_T + 1)])
     ids = [rng.randrange(8192) if rng.random() < 0.98 else rng.randrange(65536)
            for _ in range(T)]
@@ -33,7 +33,7 @@ def random_infer(rng: random.Random) -> bytes:
     return payload
 
 
-def fuzz_frames(rng: random.Random, n: int):
+def fuzz_frames(rng: random.Random, n: int, max_len: int = MAX_LEN):
     """Yields n chunks: valid frames, mutated frames, raw noise and magic-rich noise."""
     types = [P.PING, P.INFO, P.INFER, P.PONG, P.ERROR, 0x00, 0x7F, 0x42]
     for _ in range(n):
@@ -46,7 +46,7 @@ def fuzz_frames(rng: random.Random, n: int):
             continue
         ftype = rng.choice(types)
         if ftype == P.INFER:
-            payload = random_infer(rng)
+            payload = random_infer(rng, max_len)
         elif ftype == P.INFO and rng.random() < 0.8:
             payload = b""
         else:

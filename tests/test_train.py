@@ -147,8 +147,14 @@ def test_predict_cli_json(finetuned):
     assert len(out["logits"]) == 2 and out["label"] in ("negative", "positive")
 
 
-def test_predict_pair_and_too_long(finetuned):
-    proc = run_cli("embbert-predict", finetuned, "one two", "--pair", "three", "--json")
+def test_predict_pair_and_too_long(finetuned, tmp_path):
+    import torch
+
+    obj = torch.load(finetuned, weights_only=True)
+    obj["task"] = ""  # sst2 is single-sentence: predict refuses --pair on it
+    torch.save(obj, tmp_path / "any.pt")
+    proc = run_cli("embbert-predict", tmp_path / "any.pt", "one two", "--pair", "three",
+                   "--json")
     segs = json.loads(proc.stdout)["segs"]
     assert segs[0] == 1 and segs[-1] == 2
     long_text = " ".join(["word"] * 100)

@@ -130,7 +130,10 @@ def from_object(obj: object, name: str = "checkpoint") -> Checkpoint:
         raise EmbBertError(f"{name}: foreign file (format {obj.get('format')!r}, "
                            f"expected {FORMAT!r})")
     version = obj.get("version")
-    if not isinstance(version, int) or version > VERSION:
+    if type(version) is not int or version < 1:
+        raise EmbBertError(f"{name}: checkpoint version {version!r} is not valid (expected an "
+                           f"integer 1..{VERSION})")
+    if version > VERSION:
         raise EmbBertError(f"{name}: checkpoint version {version!r} is newer than this tool "
                            f"understands ({VERSION}); upgrade embbert")
     try:
@@ -141,10 +144,35 @@ def from_object(obj: object, name: str = "checkpoint") -> Checkpoint:
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise EmbBertError(f"{name}: state_dict missing or not a dict of tensors")
     check_state_dict(sd, config, name)
-    return Checkpoint(config=config, state_dict=sd, tokenizer=obj.get("tokenizer", "") or "",
-                      labels=list(obj.get("labels", []) or []), task=obj.get("task", "") or "",
-                      metrics=dict(obj.get("metrics", {}) or {}),
-                      extra=dict(obj.get("extra", {}) or {}))
+    meta = _metadata(obj, config, name)
+    return Checkpoint(config=config, state_dict=sd, **meta)
+
+
+def _field(obj: dict, key: str, kind: type, name: str, default: object) -> object:
+    v = obj.get(key)
+    if v is None:
+        return default
+    if not isinstance(v, kind):
+        raise EmbBertError(f"{name}: field {key!r} must be a {kind.__name__}, got "
+                           f"{type(v).__name__}")
+    return v
+
+
+def _metadata(obj: dict, config: EmbBertConfig, name: str) -> dict:
+    """tokenizer, labels, task, metrics and extra, each of the type the tools rely on."""
+    labels = _field(obj, "labels", list, name, [])
+    if not all(isinstance(x, str) for x in labels):
+        raise EmbBertError(f"{name}: labels must be a list of strings")
+    if labels and len(labels) != config.num_labels:
+        raise EmbBertError(f"{name}: {len(labels)} labels for a model with {config.num_labels} "
+                           "outputs")
+    metrics = _field(obj, "metrics", dict, name, {})
+    for k, v in metrics.items():
+        if not isinstance(k, str) or type(v) not in (int, float):
+            raise EmbBertError(f"{name}: metrics must map names to numbers ({k!r}: {v!r})")
+    return {"tokenizer": _field(obj, "tokenizer", str, name, ""), "labels": list(labels),
+            "task": _field(obj, "task", str, name, ""), "metrics": dict(metrics),
+            "extra": dict(_field(obj, "extra", dict, name, {}))}
 
 
 def from_state_dict(sd: dict, config: EmbBertConfig, name: str = "state_dict") -> Checkpoint:
@@ -152,8 +180,15 @@ def from_state_dict(sd: dict, config: EmbBertConfig, name: str = "state_dict") -
     return Checkpoint(config=config, state_dict=sd)
 
 
+def expected_shapes(config: EmbBertConfig) -> dict[str, tuple[int, ...]]:
+    """Parameter shapes of a config, computed on the meta device: nothing is allocated, so a
+    config with a huge vocab costs nothing to check."""
+    with torch.device("meta"):
+        return {k: tuple(v.shape) for k, v in EmbBert(config).state_dict().items()}
+
+
 def check_state_dict(sd: dict, config: EmbBertConfig, name: str) -> None:
-    expected = {k: tuple(v.shape) for k, v in EmbBert(config).state_dict().items()}
+    expected = expected_shapes(config)
     missing = sorted(set(expected) - set(sd))
     unexpected = sorted(set(sd) - set(expected))
     if missing or unexpected:
@@ -163,5 +198,7 @@ def check_state_dict(sd: dict, config: EmbBertConfig, name: str) -> None:
     for k, shape in expected.items():
         if tuple(sd[k].shape) != shape:
             raise EmbBertError(f"{name}: {k} has shape {tuple(sd[k].shape)}, config needs {shape}")
+        if not sd[k].is_floating_point():  # integer, bool or complex weights
+            raise EmbBertError(f"{name}: {k} holds {sd[k].dtype} values, expected floating point")
         if not torch.isfinite(sd[k]).all():
             raise EmbBertError(f"{name}: {k} holds NaN or Inf")

@@ -144,6 +144,8 @@ def load_split(task_name: str, split: str, root: Path | None = None) -> list[Exa
                                        f"got {len(row)}")
                 out.append(Example(row[1], row[2] if task.pair else None,
                                    _label(row[0], task, index, path, lineno)))
+    except csv.Error as e:  # e.g. a field over csv's 128 KiB limit
+        raise EmbBertError(f"{path}:{rows.line_num}: {e}") from e
     except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as e:
         raise EmbBertError(f"{path}: unreadable ({e})") from e
     if not out:

@@ -11,6 +11,9 @@ always stopped on the way out.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +49,23 @@ def prepare(board: str, model: Path, sha: str, *, generated: Path = GENERATED,
                          f"{', '.join(BOARDS)}; for real boards flash with PlatformIO and use "
                          "--port)")
     work = build_root / f"{board}-{sha[:12]}"
+    with _exclusive(work):  # another bench may be exporting or building the same thing
+        return _prepare(board, model, sha, work, generated, echo)
+
+
+@contextlib.contextmanager
+def _exclusive(work: Path) -> Iterator[None]:
+    work.mkdir(parents=True, exist_ok=True)
+    with open(work / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _prepare(board: str, model: Path, sha: str, work: Path, generated: Path,
+             echo: Callable[[str], object]) -> Firmware:
     if _matches(read_export_report(generated), board, sha):
         gen = generated
         echo(f"using {gen} ({model.name} exported for {board})")
@@ -74,15 +94,25 @@ def _export(model: Path, board: str, out: Path, echo: Callable[[str], object]) -
 
 @contextlib.contextmanager
 def launch(fw: Firmware, timeout: float) -> Iterator[Transport]:
-    """Starts the built firmware (QEMU or the host binary); always stops it on exit."""
+    """Starts the built firmware (QEMU or the host binary); always stops it on exit. It runs
+    a private copy, so another bench rebuilding the shared one cannot hit "Text file busy"
+    or change the binary under this run."""
     assert fw.binary is not None
-    if fw.board == "host":
-        with PipeTransport([str(fw.binary)], timeout=timeout) as t:
-            yield t
-        return
+    with tempfile.TemporaryDirectory(prefix="embbert-bench-") as tmp:
+        binary = Path(shutil.copy2(fw.binary, Path(tmp) / fw.binary.name))
+        if fw.board == "host":
+            with PipeTransport([str(binary)], timeout=timeout) as t:
+                yield t
+        else:
+            with _qemu(fw.board, binary, timeout) as t:
+                yield t
+
+
+@contextlib.contextmanager
+def _qemu(board: str, elf: Path, timeout: float) -> Iterator[Transport]:
     from ..device.qemu import QemuBoard
 
-    with QemuBoard(fw.board, fw.binary, timeout=timeout) as q:
+    with QemuBoard(board, elf, timeout=timeout) as q:
         assert q.transport is not None
         try:
             yield q.transport

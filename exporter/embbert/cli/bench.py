@@ -199,9 +199,11 @@ def _open_device(transport, timeout: float):
 
     dev = Device(transport, timeout=timeout, infer_timeout=timeout)
     try:
-        dev.sync(timeout=min(2.0, timeout))
+        dev.sync(timeout=timeout)
         return dev, dev.info()
     except DeviceTimeout as e:
+        if e.heard:  # the diagnosis says what came instead of an answer
+            raise EmbBertError(f"no EmbBERT-Q answer at {transport.url} ({e})") from e
         raise EmbBertError(f"no EmbBERT-Q device answers at {transport.url} ({e}); is the "
                            "firmware running and the port right?") from e
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import click
 
-from .common import one_line_errors
+from .common import check_writable, one_line_errors
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--task", default=None, help="task (default: the one the model was finetuned on)")
 @click.option("--split", default=None, help="train/dev/test (default: test if labelled, else dev)")
-@click.option("--limit", type=int, default=None, help="only the first N examples")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="only the first N examples")
 @click.option("--quantized", is_flag=True, help="evaluate the integer-exact quantized simulation")
 @click.option("--threshold", type=float, default=None,
               help="with --quantized: outlier threshold, as embbert-export's [6.0]")
@@ -34,8 +35,11 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     from ..checkpoint import load
     from ..data import get_task
     from ..errors import EmbBertError
+    from ..quant.quantize import check_outlier_options
     from ..train.evaluate import evaluate_checkpoint
 
+    check_writable(json_out, "--json")
+    check_outlier_options(threshold, max_outliers)
     ck = load(model)
     task = task or ck.task
     if not task or task == "pretrain":
@@ -54,6 +58,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     click.echo(f"{task} {split} ({kind}): " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                          metrics.items()))
     if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps({"task": task, "split": split, "kind": kind,
                                         "limit": limit, **quant_opts, **metrics},
                                        indent=2) + "\n")

@@ -15,6 +15,7 @@ import click  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..errors import EmbBertError  # noqa: E402
+from .common import check_writable, one_line_errors  # noqa: E402
 
 EPILOG = """\b
 Examples:
@@ -94,6 +95,7 @@ def _compare(mq, ckpt_path: str, config_path: str | None, seqs) -> str:
                                  "auto: when they fit]")
 @click.option("--recover-out", type=click.Path(dir_okay=False), default=None,
               help="where the recovered checkpoint goes [MODEL.recovered.pt]")
+@one_line_errors
 def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_outliers,
         check, recover_steps, recover_lr, recover_out, tokenizer):
     """Quantize MODEL (a model.pt checkpoint) and generate C sources for BOARD."""
@@ -104,11 +106,19 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
     b = load_board(board)
     if not Path(model).is_file():
         raise EmbBertError(f"{model}: no such checkpoint file")
-    if max_len is not None and max_len < 1:
-        raise EmbBertError("--max-len must be at least 1")
+    from ..quant.quantize import check_outlier_options
+    check_outlier_options(threshold, max_outliers)
     calib = read_calibration(calib_path) if calib_path else None
     dest = Path(out_dir) if out_dir else default_out_dir()
     check_out_dir(dest)
+    # the checks export() makes, before anything slow (recovery, quantization) is said or done
+    from ..checkpoint import load
+    from ..export.preflight import check_fits, export_length
+    cfg = load(model, config_path).config
+    check_fits(cfg, b, export_length(cfg, max_len), max_outliers)
+    if recover_steps:
+        check_writable(Path(recover_out) if recover_out else Path(model).with_suffix(
+            ".recovered.pt"), "--recover-out")
     if recover_steps:
         model = _recover(model, config_path, calib, max_len, threshold, max_outliers,
                          recover_steps, recover_lr, recover_out)
@@ -155,11 +165,9 @@ def _recover(model, config_path, calib, max_len, threshold, max_outliers, steps,
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Errors inside the command go through one_line_errors; here only click's own."""
     try:
         rv = cli.main(args=argv, prog_name="embbert-export", standalone_mode=False)
-    except EmbBertError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.Abort:
@@ -168,9 +176,6 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()} (see embbert-export --help)", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
 
 

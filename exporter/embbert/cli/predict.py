@@ -4,6 +4,7 @@ with fp32 PyTorch, or on a device (--port) that tokenizes the raw text itself.""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -12,8 +13,10 @@ from .common import one_line_errors
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("args", nargs=-1, required=True, metavar="[MODEL] TEXT")
-@click.option("--pair", default=None, help="second text of a pair task")
+@click.argument("args", nargs=-1, metavar="[MODEL] [TEXT]")
+@click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="read TEXT from this file (UTF-8) instead of the command line")
+@click.option("--pair", default=None, help="second text of a pair task ('-': read stdin)")
 @click.option("--truncate", is_flag=True, help="cut inputs longer than max_len instead of failing")
 @click.option("--port", default=None, metavar="URL",
               help="ask the device at URL (socket://HOST:PORT, /dev/ttyUSB0): it tokenizes "
@@ -22,35 +25,54 @@ from .common import one_line_errors
               help="with --port: seconds to wait for the device")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @one_line_errors
-def main(args, pair, truncate, port, timeout, as_json) -> None:
-    """Run MODEL on TEXT with fp32 PyTorch, or on the device at --port.
+def main(args, text_file, pair, truncate, port, timeout, as_json) -> None:
+    """Run MODEL on TEXT with fp32 PyTorch, or on the device at --port (TEXT '-': stdin).
 
     \b
     Example:
       embbert-predict models/sst2.pt "a gorgeous, witty, seductive movie"
       embbert-predict models/mrpc.pt "He left." --pair "He went away." --json
+      embbert-predict models/imdb.pt --file review.txt
+      cat review.txt | embbert-predict models/imdb.pt -
       embbert-predict --port socket://127.0.0.1:4444 "a gorgeous, witty, seductive movie"
     """
     from ..errors import EmbBertError
 
-    if port is None and len(args) != 2:
-        raise EmbBertError("give MODEL and TEXT (or --port URL and TEXT)")
-    if len(args) > 2:
-        raise EmbBertError(f"too many arguments: {' '.join(args[2:])!r} (quote the text)")
-    model, text = (Path(args[0]), args[1]) if len(args) == 2 else (None, args[0])
+    want = (1 if port is None else 0) + (0 if text_file is not None else 1)
+    if len(args) > want + (1 if port is not None else 0) or len(args) < want:
+        raise EmbBertError("give MODEL and the text as TEXT, '-' (stdin) or --file PATH "
+                           "(with --port, MODEL is optional)")
+    model = Path(args[0]) if len(args) > (0 if text_file is not None else 1) else None
+    text = args[-1] if text_file is None else None
+    if port is None and model is None:
+        raise EmbBertError("give MODEL (or --port URL to ask a device)")
+    if text == "-" and pair == "-":
+        raise EmbBertError("only one of TEXT and --pair can be read from stdin")
+    text = _read_text(text, text_file, "TEXT")
+    pair = None if pair is None else _read_text(pair, None, "--pair")
+    for name, t in (("text", text), ("--pair text", pair)):
+        if t is not None and not t.strip():
+            click.echo(f"warning: empty {name}: the model sees no words", err=True)
     if port is not None:
         _on_device(port, model, text, pair, timeout, as_json)
         return
     import torch
 
     from ..checkpoint import load
+    from ..data import TASKS
     from ..tokenizer import from_json
+    from ..train.evaluate import check_finite
 
     ck = load(model)
+    task = TASKS.get(ck.task)
+    if pair is not None and task is not None and not task.pair:
+        raise EmbBertError(f"--pair given, but {model} is a single-sentence model ({task.name})")
     enc = from_json(ck.tokenizer)
     ids, segs = enc.encode(text, pair, max_len=ck.config.max_len, truncate=truncate)
     with torch.no_grad():
-        logits = ck.model()(torch.tensor([ids]), torch.tensor([segs]))[0].tolist()
+        out = ck.model()(torch.tensor([ids]), torch.tensor([segs]))
+    check_finite(out.numpy())
+    logits = out[0].tolist()
     label = _label(logits, ck.labels)
     if as_json:
         click.echo(json.dumps({"ids": ids, "segs": segs, "logits": logits, "label": label}))
@@ -104,6 +126,25 @@ def _on_device(port: str, model: Path | None, text: str, pair: str | None, timeo
     conf_s = f" ({100 * conf:.1f}%)" if conf is not None else ""
     click.echo(f"{label}{conf_s}  [{info.board}: {r.T} tokens, tokenize {r.tokenize_count:,} + "
                f"infer {r.count:,} {info.counter}]")
+
+
+def _read_text(arg: str | None, path: Path | None, what: str) -> str:
+    """The text from argv, stdin ('-') or a file; never a string that is not valid UTF-8."""
+    from ..errors import EmbBertError
+
+    if path is not None:
+        raw, where = path.read_bytes(), str(path)
+    elif arg == "-":
+        raw, where = sys.stdin.buffer.read(), "stdin"
+    else:
+        try:  # argv that is not UTF-8 arrives with surrogate escapes
+            return str(arg).encode("utf-8").decode("utf-8")
+        except UnicodeError:
+            raise EmbBertError(f"{what} is not valid UTF-8") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise EmbBertError(f"{where}: not valid UTF-8 (byte {e.start})") from None
 
 
 if __name__ == "__main__":

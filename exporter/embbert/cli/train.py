@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 import torch
 
-from .common import one_line_errors
+from ..errors import EmbBertError
+from .common import check_writable, one_line_errors
 
 CONFIG_KEYS = ("vocab_size", "max_len", "d_model", "reduced_dim", "n_layers", "conv_kernel",
                "expansion")
@@ -76,6 +77,7 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
     """
     from ..train.pretrain import PretrainOptions, run
 
+    check_writable(out, "--out", directory=True)
     if threads:
         torch.set_num_threads(threads)
     opts = PretrainOptions(out=out, steps=steps, batch_size=batch_size, seq_len=seq_len, lr=lr,
@@ -120,11 +122,13 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
 @click.option("--threads", type=int, default=None, help="torch CPU threads")
 @click.option("--tokenizer", type=click.Path(path_type=Path), default=None,
               help="tokenizer.json when training from scratch without --init")
+@click.option("--resume", is_flag=True,
+              help="continue an interrupted run from OUT.state.pt (saved after every epoch)")
 @config_options
 @one_line_errors
 def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, dropout,
              emb_dropout, label_smoothing, teacher, teacher_weight, teacher_temp, seq_len,
-             seed, device, limit, threads, tokenizer, **cfg) -> None:
+             seed, device, limit, threads, tokenizer, resume, **cfg) -> None:
     """Finetune on a task's [CLS] row; keep the epoch with the best metric on the selection
     split (dev when dev is not the reported split, else a fixed 10% of train).
 
@@ -134,7 +138,9 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
       embbert-train finetune --task ag_news --init models/pretrained.pt --out ag.pt --teacher bow
     """
     from ..train.finetune import FinetuneOptions, run
+    from ..train.finetune_state import state_path
 
+    check_writable(out, "--out")  # before any work, not after the last epoch
     if threads:
         torch.set_num_threads(threads)
     opts = FinetuneOptions(task=task, init=init, out=out, epochs=epochs, batch_size=batch_size,
@@ -143,9 +149,18 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
                            label_smoothing=label_smoothing, teacher=tuple(teacher),
                            teacher_weight=teacher_weight, teacher_temp=teacher_temp,
                            max_len=seq_len, seed=seed, device=device, limit=limit,
-                           tokenizer=tokenizer,
+                           tokenizer=tokenizer, resume=resume,
                            config={k: v for k, v in cfg.items() if v is not None})
-    ck = run(opts)
+    if not resume and state_path(out).exists():
+        raise EmbBertError(f"{state_path(out)} holds an unfinished run: continue it with "
+                           "--resume, or remove it to start again")
+    try:
+        ck = run(opts)
+    except KeyboardInterrupt:
+        done = " (nothing saved yet)" if not state_path(out).exists() else \
+            f"; continue with the same command and --resume (state: {state_path(out)})"
+        click.echo(f"interrupted{done}", err=True)
+        raise SystemExit(130) from None
     click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:.4f}" for k, v in ck.metrics.items()
                                              if isinstance(v, float)))
     click.echo(f"next: embbert-eval {out} --task {task}   or   "
@@ -161,6 +176,8 @@ def tokenizer_cmd(out, vocab_size, limit_lines) -> None:
     """Train the lower-case WordPiece tokenizer on the pretraining corpus + task training texts."""
     from ..tokenizer import train_tokenizer
     from ..train.corpus import corpus_documents
+
+    check_writable(out, "--out")
 
     tok = train_tokenizer(corpus_documents(limit_lines=limit_lines), vocab_size)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from embbert.errors import EmbBertError
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_BAUD = 115200
+READ_CHUNK = 1 << 16  # most bytes one read() returns, so callers get back to their deadlines
 
 
 class TransportError(EmbBertError):
@@ -82,7 +83,7 @@ class PipeTransport(Transport):
 
     def _drain_stdout(self) -> bool:
         try:
-            chunk = os.read(self._out, 1 << 16)
+            chunk = os.read(self._out, READ_CHUNK)
         except BlockingIOError:
             return True
         self._rx += chunk
@@ -124,7 +125,7 @@ class PipeTransport(Transport):
             self._sel.unregister(self._out)
         if not ready:
             return b""
-        data = os.read(self._out, 1 << 16)
+        data = os.read(self._out, READ_CHUNK)
         if not data:
             raise self._dead("connection closed")
         return data
@@ -173,14 +174,19 @@ class SerialTransport(Transport):
             raise TransportError(f"{self.url}: write failed: {_one_line(e)}") from e
 
     def read(self, timeout: float) -> bytes:
+        """Waits at most `timeout` for a first byte, then takes what is already buffered, up to
+        READ_CHUNK bytes: a peer that never stops sending cannot keep one read going."""
         try:
             self.ser.timeout = max(timeout, 0.0)
-            data = self.ser.read(1)
-            while data and (n := self.ser.in_waiting):
-                data += self.ser.read(n)
-        except (self._serial.SerialException, OSError) as e:
-            raise TransportError(f"{self.url}: read failed: {_one_line(e)}") from e
-        return data
+            first = self.ser.read(1)
+            if not first:
+                return b""
+            self.ser.timeout = 0  # non-blocking: what is there, at most READ_CHUNK - 1 bytes
+            rest = self.ser.read(READ_CHUNK - 1)
+        except (self._serial.SerialException, OSError) as e:  # pyserial may say "read failed"
+            raise TransportError(f"{self.url}: read failed: "
+                                 f"{_one_line(e).removeprefix('read failed: ')}") from e
+        return first + rest
 
     def close(self) -> None:
         try:

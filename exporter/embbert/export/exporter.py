@@ -27,6 +27,7 @@ from .arena import plan_for
 from .format import FORMAT_VERSION, MAGIC, TARGET_PTR
 from .layout import struct_layout
 from .outdir import write_export
+from .preflight import check_fits, export_length
 
 REPORT_SEQ_LENS = (64, 128, 256)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -304,6 +305,8 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
     from ..checkpoint import file_sha256, load
     from ..quant.as_exported import quantize_as_exported
     ckpt = load(ckpt_path, config_path)
+    L = export_length(ckpt.config, max_len)
+    check_fits(ckpt.config, board, L, max_outliers)
     sha = file_sha256(ckpt_path)
     mq = quantize_as_exported(ckpt, max_len=max_len, calib=calib, threshold=threshold,
                               max_outliers=max_outliers, sha256=sha)

@@ -28,6 +28,7 @@ from .numerics import f16_bits, f16_value
 
 QUANT_VERSION = 1            # bump when the numerics of the scheme change
 BLOCK = 32                   # weight block length along the input dimension
+LAMBDA_EXP_MAX = 80.0        # exp(80) ~ 5.5e34: beyond it the folded weights overflow float32
 DEFAULT_THRESHOLD = 6.0      # LLM.int8 outlier threshold (in units of the row RMS)
 F16_MAX = 65504.0
 
@@ -230,10 +231,11 @@ def fold(ckpt: Checkpoint, max_len: int | None = None) -> Folded:
     for i in range(cfg.n_layers):
         p = f"layers.{i}."
         g = sd[p + "norm.weight"]
-        lam1 = math.exp(float(np.dot(sd[p + "lambda_q1"], sd[p + "lambda_k1"])))
-        lam2 = math.exp(float(np.dot(sd[p + "lambda_q2"], sd[p + "lambda_k2"])))
-        if not (math.isfinite(lam1) and math.isfinite(lam2)):
-            raise EmbBertError(f"layer {i}: exp(lambda) overflows")
+        dots = [float(np.dot(sd[p + f"lambda_q{j}"], sd[p + f"lambda_k{j}"])) for j in (1, 2)]
+        if not all(math.isfinite(x) and x < LAMBDA_EXP_MAX for x in dots):
+            raise EmbBertError(f"layer {i}: exp(lambda_q . lambda_k) overflows (dot products "
+                               f"{dots[0]:.4g}, {dots[1]:.4g}); the weights are not usable")
+        lam1, lam2 = math.exp(dots[0]), math.exp(dots[1])
         rs = 1.0 / math.sqrt(d)
         wq = sd[p + "attn.q.weight"] * g[None, :] * g[:, None] * rs     # q' = q * g / sqrt(d)
         bq = sd[p + "attn.q.bias"] * g * rs
@@ -366,6 +368,19 @@ def check_inputs(cfg: EmbBertConfig, ids: np.ndarray, segs: np.ndarray) -> None:
 
 # ---------------------------------------------------------------------------------- quantize
 
+def check_outlier_options(threshold: float | None, max_outliers: int | None,
+                          d_model: int | None = None) -> None:
+    """--threshold must be a positive number or inf, --max-outliers 1..d_model."""
+    if threshold is not None and not threshold > 0:  # also NaN
+        raise EmbBertError(f"--threshold {threshold}: must be a positive number (inf: no "
+                           "outliers)")
+    if max_outliers is not None:
+        top = d_model if d_model is not None else 65535
+        if not 1 <= max_outliers <= top:
+            raise EmbBertError(f"--max-outliers {max_outliers}: must be in [1, {top}]"
+                               + (" (d_model)" if d_model is not None else ""))
+
+
 def quantize(ckpt: Checkpoint, calib: Calib, *, max_len: int | None = None,
              threshold: float = DEFAULT_THRESHOLD, max_outliers: int | None = None,
              sha256: str = "") -> QuantModel:
@@ -383,6 +398,7 @@ def quantize(ckpt: Checkpoint, calib: Calib, *, max_len: int | None = None,
             or cfg.conv_kernel > 65535 or cfg.num_labels > 65535:
         raise EmbBertError("config too large for the C format (uint16 dimensions)")
     d, a = cfg.d_model, cfg.expansion
+    check_outlier_options(threshold, max_outliers, d)
     cap = max(1, d // 32) if max_outliers is None else int(max_outliers)
     if not calib:
         raise EmbBertError("calibration set is empty")

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..checkpoint import Checkpoint
-from ..data import Example, get_task, load_split
+from ..data import Example, Task, get_task, load_labels, load_split
 from ..errors import EmbBertError
 from ..model import EmbBert
 from ..tokenizer import encode_examples, from_json, pad_batch
@@ -50,13 +50,38 @@ def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int |
     task = get_task(task_name)
     if ck.task and ck.task != task_name and ck.task != "pretrain":
         raise EmbBertError(f"checkpoint was finetuned on {ck.task!r}, not {task_name!r}")
-    want = 1 if task.regression else None
-    if want is not None and ck.config.num_labels != want:
-        raise EmbBertError(f"{task_name} needs a regression head (1 output), checkpoint has "
-                           f"{ck.config.num_labels}")
+    check_head(ck, task)
+    if limit is not None and limit < 1:
+        raise EmbBertError(f"--limit {limit}: must be at least 1")
     examples = load_split(task_name, split)[:limit]
     enc = from_json(ck.tokenizer)
     seqs = encode_examples(enc, examples, max_len or ck.config.max_len)
     logits = logits_fn(seqs) if logits_fn else fp32_logits(ck.model(), seqs)
+    check_finite(logits)
     return score(task_name, logits, examples), logits
+
+
+def check_head(ck: Checkpoint, task: Task) -> None:
+    """The checkpoint's outputs must be the task's labels: a 2-label model scored on a 6-label
+    task would print a meaningless accuracy."""
+    if task.regression:
+        if ck.config.num_labels != 1:
+            raise EmbBertError(f"{task.name} needs a regression head (1 output), checkpoint "
+                               f"has {ck.config.num_labels}")
+        return
+    labels = load_labels(task)
+    if ck.config.num_labels != len(labels):
+        raise EmbBertError(f"{task.name} has {len(labels)} labels, the checkpoint's head has "
+                           f"{ck.config.num_labels} outputs: it was not finetuned on this task")
+    if ck.labels and list(ck.labels) != labels:
+        raise EmbBertError(f"{task.name} labels {labels} differ from the checkpoint's "
+                           f"{list(ck.labels)}")
+
+
+def check_finite(logits: np.ndarray) -> None:
+    bad = ~np.isfinite(np.asarray(logits)).all(axis=-1)
+    if bad.any():
+        raise EmbBertError(f"the model produced NaN or Inf logits for {int(bad.sum())} of "
+                           f"{len(bad)} inputs (first: #{int(np.argmax(bad)) + 1}): its weights "
+                           "overflow; it cannot be scored")
 

@@ -19,6 +19,7 @@ from ..data import get_task, load_labels, load_split, selection_split, spaced
 from ..errors import EmbBertError
 from ..model import EmbBert, EmbBertConfig
 from ..tokenizer import encode_examples, from_json, pad_batch
+from . import finetune_state as ft_state
 from .evaluate import fp32_logits, score
 from .teacher import distill_loss, soft_targets
 from .util import lr_at, make_optimizer, seed_everything, set_lr
@@ -46,6 +47,7 @@ class FinetuneOptions:
     limit: int | None = None
     tokenizer: Path | None = None
     config: dict = field(default_factory=dict)
+    resume: bool = False        # continue from OUT.state.pt (written after every epoch)
 
 
 def _start(opts: FinetuneOptions, num_labels: int) -> tuple[EmbBert, str]:
@@ -97,8 +99,13 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
     warmup = max(1, int(total * opts.warmup_frac))
     rng = np.random.default_rng(opts.seed)
     best, best_state, best_epoch, history = -np.inf, None, -1, []
-    step, t0 = 0, time.time()
-    for epoch in range(opts.epochs):
+    step, t0, start, earlier = 0, time.time(), 0, 0.0
+    if opts.resume:
+        p = ft_state.restore(ft_state.load(opts), model, opt, rng)
+        best, best_state, best_epoch, history = p.best, p.best_state, p.best_epoch, p.history
+        step, start, earlier = p.step, p.epoch, p.seconds
+        print(f"{task.name}: resuming after epoch {start} of {opts.epochs}", flush=True)
+    for epoch in range(start, opts.epochs):
         model.train()
         batches = _shuffled_length_batches(train_seqs, opts.batch_size, rng)
         bar = tqdm(batches, desc=f"{task.name} epoch {epoch + 1}/{opts.epochs}",
@@ -125,6 +132,9 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
         if m[task.metric] > best:
             best, best_epoch = m[task.metric], epoch + 1
             best_state = copy.deepcopy(model.state_dict())
+        ft_state.save(opts, model, opt, rng, ft_state.Progress(
+            epoch + 1, step, best, best_epoch, best_state, history,
+            earlier + time.time() - t0), cfg.to_dict(), tok_json)
     model.load_state_dict(best_state)
     model.eval()
     metrics = {f"{select_split}_{k}": v for k, v in history[best_epoch - 1].items()
@@ -140,9 +150,11 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
     ck = checkpoint.Checkpoint(
         config=cfg, state_dict={k: v.cpu() for k, v in model.state_dict().items()},
         tokenizer=tok_json, labels=labels, task=task.name, metrics=metrics,
-        extra={"recipe": recipe, "history": history, "train_seconds": time.time() - t0,
+        extra={"recipe": recipe, "history": history,
+               "train_seconds": earlier + time.time() - t0,
                "selected_on": select_split})
     checkpoint.save(ck, opts.out)
+    ft_state.finish(opts)
     return ck
 
 
