@@ -38,14 +38,16 @@ def main(args, text_file, pair, truncate, port, timeout, as_json) -> None:
     """
     from ..errors import EmbBertError
 
-    want = (1 if port is None else 0) + (0 if text_file is not None else 1)
-    if len(args) > want + (1 if port is not None else 0) or len(args) < want:
-        raise EmbBertError("give MODEL and the text as TEXT, '-' (stdin) or --file PATH "
-                           "(with --port, MODEL is optional)")
-    model = Path(args[0]) if len(args) > (0 if text_file is not None else 1) else None
-    text = args[-1] if text_file is None else None
-    if port is None and model is None:
-        raise EmbBertError("give MODEL (or --port URL to ask a device)")
+    usage = ("give MODEL and TEXT, the text as TEXT, '-' (stdin) or --file PATH (exactly one); "
+             "with --port URL, MODEL is optional")
+    # MODEL comes first when given: always without --port; with it, when two arguments are
+    # given, or one and --file.
+    has_model = port is None or len(args) == 2 or (len(args) == 1 and text_file is not None)
+    model = Path(args[0]) if has_model and args else None
+    texts = args[1:] if has_model else args
+    if (port is None and model is None) or len(texts) + (text_file is not None) != 1:
+        raise EmbBertError(usage)
+    text = texts[0] if texts else None
     if text == "-" and pair == "-":
         raise EmbBertError("only one of TEXT and --pair can be read from stdin")
     text = _read_text(text, text_file, "TEXT")
