@@ -47,10 +47,11 @@ class Ran:
 def run(name: str, *args: object, input: str | None = None, env: dict | None = None) -> Ran:
     """An embbert CLI, in process; exit code, stdout and stderr as a user would see them."""
     from click.testing import CliRunner
-    from embbert.cli import evaluate, export, predict, train
+    from embbert.cli import bench, evaluate, export, predict, train
 
     cmd = {"embbert-eval": evaluate.main, "embbert-export": export.cli,
-           "embbert-predict": predict.main, "embbert-train": train.main}[name]
+           "embbert-predict": predict.main, "embbert-train": train.main,
+           "embbert-bench": bench.main}[name]
     r = CliRunner(env=env).invoke(cmd, [str(a) for a in args], input=input,
                                   catch_exceptions=False)
     return Ran(r.exit_code, r.stdout, r.stderr)
@@ -222,6 +223,14 @@ def test_eval_json_checked_before_work(tmp_path, where):
     target = tmp_path if where == "DIR" else where
     _error(run("embbert-eval", MODEL, "--limit", "4", "--json", target),
            "--json")
+
+
+@pytest.mark.parametrize("opt", ["--json", "--report"])
+def test_bench_outputs_checked_before_connecting(tmp_path, opt):
+    """The port would time out after seconds; the unwritable output is refused at once."""
+    target = "/proc/embbert-no/out"
+    proc = run("embbert-bench", "--port", "socket://127.0.0.1:9", "--model", MODEL, opt, target)
+    _error(proc, opt, "cannot write")
 
 
 def test_eval_json_into_a_missing_directory_is_created(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from ..bench.target import BOARDS, BUILD_ROOT  # noqa: E402
 from ..cbuild import GENERATED  # noqa: E402
-from .common import one_line_errors  # noqa: E402
+from .common import check_writable, one_line_errors  # noqa: E402
 
 EPILOG = """\b
 Examples:
@@ -83,6 +83,8 @@ def main(port, board, firmware, model, task, split, limit, texts, on_device, jso
         raise EmbBertError("--firmware needs --board (which emulator or binary runs it)")
     if texts and (task or split or limit):
         raise EmbBertError("--text replaces --task/--split/--limit; give one or the other")
+    check_writable(json_out, "--json")  # before the run, not after it
+    check_writable(report_dir, "--report", directory=True)
     bm = B.resolve_model(generated, model)
     if model is None:
         click.echo(f"model: {bm.name} (recorded in {generated}/{B.REPORT_NAME})")
