@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-test: setup
+test: setup pio-setup
 	$(PY) -m pytest -q
 
 # Not part of `make test` (~10 min): 100k requests to the host firmware and 10k to QEMU with the
