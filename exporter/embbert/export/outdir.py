@@ -60,6 +60,13 @@ def exported_files(out_dir: Path) -> set[str] | None:
     return None
 
 
+def _not_an_export(out_dir: Path) -> EmbBertError:
+    return EmbBertError(
+        f"--out {out_dir}: not empty and not a previous export (no {MANIFEST}); the "
+        f"export writes only into a new, empty or previously exported directory: "
+        f"pass --out {out_dir / 'generated'} or another empty directory")
+
+
 def check_out_dir(out_dir: Path) -> None:
     """Refuse, before any work, an --out the export could not use or would damage."""
     out_dir = Path(out_dir)
@@ -67,10 +74,7 @@ def check_out_dir(out_dir: Path) -> None:
         raise EmbBertError(f"--out {out_dir}: exists and is not a directory")
     if out_dir.is_dir():
         if exported_files(out_dir) is None:
-            raise EmbBertError(
-                f"--out {out_dir}: not empty and not a previous export (no {MANIFEST}); the "
-                f"export writes only into a new, empty or previously exported directory: "
-                f"pass --out {out_dir / 'generated'} or another empty directory")
+            raise _not_an_export(out_dir)
         _probe_writable(out_dir, f"--out {out_dir}: directory is not writable")
         return
     parent = next((p for p in out_dir.parents if p.exists()), Path("."))
@@ -178,8 +182,7 @@ def write_export(out_dir: Path, files: dict[str, bytes]) -> None:
         _recover_locked(out_dir)
         old = exported_files(out_dir)
         if old is None:  # someone put files there since check_out_dir
-            check_out_dir(out_dir)
-            raise AssertionError("unreachable")
+            raise _not_an_export(out_dir)
         clash = sorted(n for n in files if n not in old and (out_dir / n).exists())
         if clash:
             raise EmbBertError(f"--out {out_dir}: {clash[0]} exists and was not written by the "
