@@ -11,6 +11,8 @@ command -v arm-none-eabi-gcc >/dev/null 2>&1 || need+=(gcc-arm-none-eabi)
 command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v clang-22 >/dev/null 2>&1 || need+=(clang-22)
+# llvm-objdump reads the Xtensa objects for the ESP32-S3 estimate (embbert/perf/xtensa.py)
+[ -x /usr/lib/llvm-22/bin/llvm-objdump ] || need+=(llvm-22)
 command -v xtensa-lx106-elf-gcc >/dev/null 2>&1 || need+=(gcc-xtensa-lx106)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -24,17 +24,20 @@ STAGES = ("embedding", "norm", "q", "scores+softmax+sum", "out", "conv", "pointw
           "classifier")   # ebq_stage order (EMBED, NORM, Q, ATTN, OUT, CONV, PW, CLASSIFIER)
 BENCH_FW = REPO / "tools" / "bench" / "bench_fw.c"
 BUILD = REPO / "build" / "perf"
-LINE = re.compile(r"^T (\d+) instr (\d+) stack (\d+) arena (\d+) logits ([0-9a-f,]+) "
-                  r"stages ?([0-9,]*)$")
+LINE = re.compile(r"^T (\d+)(?: text (\d+))? instr (\d+) stack (\d+) arena (\d+) "
+                  r"logits ([0-9a-f,]+) stages ?([0-9,]*)$")
+N_TEXTS = 9         # real-text rows: the median of 9 is one of them, robust to one odd review
 
 
 @dataclass
 class Run:
-    """One board x kernel set x build: per T the instruction count, stack, arena, logits."""
+    """One board x kernel set x build: per T the instruction count, stack, arena, logits
+    (texts: per T one such row per real-text input, in input order)."""
     board: str
     kernels: str
     profile: bool
     rows: dict[int, dict] = field(default_factory=dict)
+    texts: dict[int, list[dict]] = field(default_factory=dict)
 
 
 def bench_ids(vocab_size: int, T: int, repeat: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -50,11 +53,41 @@ def bench_ids(vocab_size: int, T: int, repeat: bool = False) -> tuple[np.ndarray
     return np.array(ids, np.int64), np.ones(T, np.int64)
 
 
+def real_text_ids(tokenizer_json: str, max_len: int, n: int = N_TEXTS) -> list[list[int]]:
+    """n real inputs for every T up to max_len: [CLS] and the first max_len - 1 word pieces of
+    IMDb test reviews at least that long, evenly spaced over the file (movie reviews: the
+    domain of the bundled SST-2 model). At length T the device sees [CLS], the first T - 2
+    pieces and [SEP], as for any text the tokenizer truncates."""
+    from ..data import load_split
+    from ..tokenizer import CLS_ID, from_json
+    enc = from_json(tokenizer_json)
+    reviews = [e.text_a for e in load_split("imdb", "test")]
+    long = [p for p in enc.pieces(reviews) if len(p) >= max_len - 1]
+    if len(long) < n:
+        raise EmbBertError(f"imdb/test has only {len(long)} reviews of {max_len - 1}+ tokens")
+    step = len(long) // n
+    return [[CLS_ID, *long[i * step][:max_len - 1]] for i in range(n)]
+
+
+def write_text_header(texts: list[list[int]], path: Path) -> Path:
+    """bench_text.h for bench_fw.c (EBQ_BENCH_TEXT_H)."""
+    rows = ",\n".join("    {" + ", ".join(map(str, t)) + "}" for t in texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("/* real-text inputs, written by exporter/embbert/perf/counts.py */\n"
+                    f"#define EBQ_BENCH_TEXTS {len(texts)}u\n"
+                    f"static const uint16_t bench_text[EBQ_BENCH_TEXTS][EBQ_MAX_LEN] = {{\n"
+                    f"{rows}\n}};\n")
+    return path
+
+
 def build_bench_elf(board: str, kernels: str, generated: Path, out: Path,
-                    profile: bool = False, lengths=LENGTHS, repeat: bool = False) -> Path:
-    """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for an emulated board."""
+                    profile: bool = False, lengths=LENGTHS, repeat: bool = False,
+                    text_h: Path | None = None) -> Path:
+    """bench_fw.c + runtime (src/arch/<kernels> over src/ref) + model for an emulated board;
+    repeat: the one-token input; text_h: the real-text inputs of that header."""
     defs = (["EBQ_PROFILE"] if profile else []) + (["EBQ_BENCH_REPEAT"] if repeat else []) + [
-        "EBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)]
+        "EBQ_BENCH_LENGTHS=" + ",".join(str(T) for T in lengths)] + (
+        [f'EBQ_BENCH_TEXT_H="{text_h.resolve()}"'] if text_h else [])
     return build_program(board, out, [BENCH_FW], kernels=kernels, generated_dir=generated,
                          defines=defs)
 
@@ -84,17 +117,22 @@ def parse(lines: list[str], run: Run) -> Run:
             raise EmbBertError(f"{run.board}/{run.kernels}: {ln}")
         if m:
             T = int(m[1])
-            run.rows[T] = {"instr": int(m[2]), "stack": int(m[3]), "arena": int(m[4]),
-                           "logits": [int(h, 16) for h in m[5].split(",")],
-                           "stages": [int(v) for v in m[6].split(",")] if m[6] else []}
+            row = {"instr": int(m[3]), "stack": int(m[4]), "arena": int(m[5]),
+                   "logits": [int(h, 16) for h in m[6].split(",")],
+                   "stages": [int(v) for v in m[7].split(",")] if m[7] else []}
+            if m[2] is None:
+                run.rows[T] = row
+            else:
+                run.texts.setdefault(T, []).append(row)
     return run
 
 
 def measure(board: str, kernels: str, generated: Path, work: Path, profile: bool,
-            lengths=LENGTHS, repeat: bool = False) -> Run:
-    tag = f"{board}-{kernels}{'-prof' if profile else ''}{'-repeat' if repeat else ''}"
+            lengths=LENGTHS, repeat: bool = False, text_h: Path | None = None) -> Run:
+    tag = (f"{board}-{kernels}{'-prof' if profile else ''}{'-repeat' if repeat else ''}"
+           f"{'-text' if text_h else ''}")
     elf = build_bench_elf(board, kernels, generated, work / tag / "bench.elf", profile, lengths,
-                          repeat)
+                          repeat, text_h)
     return parse(run_bench_elf(board, elf), Run(board, kernels, profile))
 
 

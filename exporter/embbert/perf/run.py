@@ -22,6 +22,7 @@ from ..boards import emulated_boards, load_board
 from ..cbuild import board_kernels
 from ..errors import EmbBertError
 from ..paths import REPO
+from ..tokenizer import SEP_ID
 from .counts import (
     BUILD,
     LENGTHS,
@@ -30,7 +31,9 @@ from .counts import (
     export_for,
     kernel_counts,
     measure,
+    real_text_ids,
     stage_macs,
+    write_text_header,
 )
 
 
@@ -70,6 +73,9 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
             for T in lengths}
     want_rep = {T: mq.logits(*bench_ids(cfg.vocab_size, T, True)).view(np.uint32).tolist()
                 for T in lengths}
+    texts, text_h = _real_texts(ck, cfg.max_len, work, echo)
+    want_text = {T: [mq.logits(np.array(t[:T - 1] + [SEP_ID]), np.ones(T, np.int64))
+                     .view(np.uint32).tolist() for t in texts] for T in lengths}
     res: dict = {"model": desc, "calibration": how, "config": cfg.to_dict(),
                  "lengths": lengths,
                  "outliers": {"hn": [len(L.h_outliers) for L in mq.layers],
@@ -102,11 +108,22 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
                 if rep and rep.rows[T]["logits"] != want_rep[T]:
                     raise EmbBertError(f"{board}/{kernels} T={T}: logits (repeated token) "
                                        "differ from the simulation")
+            # real text: the median over the rows of imdb/test, optimized kernels only
+            txt = measure(board, kernels, gen, work, False, lengths, text_h=text_h) \
+                if kernels == "cortexm" and text_h else None
+            for T in lengths:
+                if txt and [r["logits"] for r in txt.texts.get(T, [])] != want_text[T]:
+                    raise EmbBertError(f"{board}/{kernels} T={T}: logits (real text) differ "
+                                       "from the simulation")
             res["qemu"][f"{board}/{kernels}"] = {
                 T: {"instr": plain.rows[T]["instr"], "stack": plain.rows[T]["stack"],
                     "arena": plain.rows[T]["arena"], "stages": prof.rows[T]["stages"],
                     "stages_total": prof.rows[T]["instr"]} |
-                ({"instr_repeat": rep.rows[T]["instr"]} if rep else {}) for T in lengths}
+                ({"instr_repeat": rep.rows[T]["instr"]} if rep else {}) |
+                ({"instr_text": [r["instr"] for r in txt.texts[T]]} if txt else {})
+                for T in lengths}
+    if "qemu-m4/ref" in res["qemu"]:
+        res["esp32s3_estimate"] = _esp32s3(res, work, echo)
     if host:
         from .host import c_runtime_ns, python_ns
         echo("host: C runtime, PyTorch, ONNX Runtime (one thread) ...")
@@ -118,6 +135,30 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
         res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name(), "simd": _simd(),
                        "kernels": board_kernels("host"), "c_runtime_ref_ns": ref_ns}
     return res
+
+
+def _esp32s3(res: dict, work: Path, echo) -> dict | None:
+    """The ESP32-S3 estimate (perf.xtensa: clang-22 Xtensa code vs the measured M4 ref)."""
+    from .xtensa import estimate
+    echo("esp32s3: estimating from the clang-22 Xtensa disassembly ...")
+    try:
+        return estimate(res, work / "qemu-m4-ref" / "bench.elf.obj", work / "esp32s3")
+    except EmbBertError as e:
+        echo(f"esp32s3 estimate skipped: {e}")
+        return None
+
+
+def _real_texts(ck, max_len: int, work: Path, echo) -> tuple[list[list[int]], Path | None]:
+    """The real-text inputs and their bench_fw.c header; none (and a note) without the data."""
+    if not ck.tokenizer:
+        echo("real-text inputs skipped: the checkpoint has no tokenizer")
+        return [], None
+    try:
+        texts = real_text_ids(ck.tokenizer, max_len)
+    except EmbBertError as e:
+        echo(f"real-text inputs skipped: {e}")
+        return [], None
+    return texts, write_text_header(texts, work / "bench_text.h")
 
 
 def _simd() -> str:
@@ -146,14 +187,20 @@ def _cpu_name() -> str:
 
 
 def print_summary(res: dict) -> None:
-    """Instructions per dense MAC and the per-stage split of each build that ran."""
+    """Instructions per executed and per dense MAC, the other inputs and the per-stage split
+    of each build that ran."""
     for name, rows in res["qemu"].items():
         for T, r in rows.items():
-            dense = res["macs_dense"][T]
+            dense, executed = res["macs_dense"][T], res["macs_runtime"][T]
             stages = "  ".join(f"{s} {v / 1e6:.3f}M"
                                for s, v in zip(STAGES, r["stages"], strict=True))
-            print(f"{name} T={T}: {r['instr'] / 1e6:.3f} M instructions, "
-                  f"{r['instr'] / dense:.4f} per dense MAC, stack {r['stack']}\n  {stages}")
+            other = "".join(f", {what} {r[k] / 1e6:.3f} M" for k, what in
+                            (("instr_repeat", "repeated token"),) if k in r)
+            if "instr_text" in r:
+                other += f", real text median {float(np.median(r['instr_text'])) / 1e6:.3f} M"
+            print(f"{name} T={T}: {r['instr'] / 1e6:.3f} M instructions (random ids), "
+                  f"{r['instr'] / executed:.4f} per executed MAC, {r['instr'] / dense:.4f} "
+                  f"per dense MAC, stack {r['stack']}{other}\n  {stages}")
 
 
 def main(argv=None) -> int:
