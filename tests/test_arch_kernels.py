@@ -24,7 +24,7 @@ RNG = np.random.default_rng(20240611)
 # SIMD paths (-march=native: AVX-512 VNNI tiles where the CPU has them) and vec with AVX2 only
 # (the x86-64 paths of CPUs without AVX-512)
 OPT_SETS = {"cortexm": ("cortexm", ""), "vec": ("vec", ""), "vec-native": ("vec", "-march=native"),
-            "vec-avx2": ("vec", "-mavx2 -mf16c")}
+            "vec-avx2": ("vec", "-march=x86-64-v3")}
 
 
 @pytest.fixture(scope="module", params=list(OPT_SETS))

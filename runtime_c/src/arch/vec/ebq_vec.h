@@ -25,6 +25,13 @@
 #define EBQ_VEC_AVX512 0
 #endif
 
+/* AVX2 (with F16C) and no AVX-512: the tiles of ebq_linear_avx2.c */
+#if !EBQ_VEC_AVX512 && defined(__AVX2__) && defined(__F16C__)
+#define EBQ_VEC_AVX2_TILES 1
+#else
+#define EBQ_VEC_AVX2_TILES 0
+#endif
+
 #define EBQ_VEC_MAXNB 32u /* blocks per row of the AVX-512 linear tiles */
 #define EBQ_VEC_MAXNO 32u /* outlier columns of the AVX-512 linear tiles */
 
@@ -34,6 +41,12 @@ uint32_t ebq_vec_linear_tiles(float *restrict y0, float *restrict y1, const int8
                               const int8_t *restrict x1, const float xs[2],
                               const float *restrict xo0, const float *restrict xo1, uint32_t nt,
                               const ebq_qtensor *restrict w);
+
+/* AVX2 linear tiles: y[n][0 .. 8k) for n token rows xq (scales xs, outlier channels xo), the
+ * ref's ebq_linear_q8 for those rows; returns 8k (0: shape not handled) */
+uint32_t ebq_vec_linear_tiles8(float *restrict y, const int8_t *restrict xq,
+                               const float *restrict xs, const float *restrict xo, uint32_t n,
+                               const ebq_qtensor *restrict w);
 
 /* AVX-512 depthwise conv (a = 1, 32 taps in one block, d % 64 == 0): rows t .. t+n-1 of the
  * int8 channels, the ref's ebq_dwconv_q8 without the outlier channels; 0: shape not handled */

@@ -1,0 +1,117 @@
+/* Linear layer tiles for x86-64 CPUs with AVX2 but without AVX-512 (see ebq_vec.h): 8 output
+ * rows x up to 4 token rows, the 8 rows in the 8 lanes of a vector, so that no horizontal sum
+ * is needed. Per 16 columns of a block, the 8 weight rows are widened to int16 and transposed
+ * in registers into 8 vectors whose lane r holds the column pair (2j, 2j+1) of row r; VPMADDWD
+ * multiplies each with the pair of a token broadcast (exact int32 block sums, every token
+ * sharing the transposed weights). The float steps are the ref's, lane by lane:
+ * acc_f += (float)sum * scale, * xs, + outliers, + bias. Same bits as src/ref/ebq_linear_q8.c. */
+#include "ebq_vec.h"
+
+#if EBQ_VEC_AVX2_TILES
+#include <immintrin.h>
+#include <string.h>
+
+#include "embbert/kernels.h"
+#include "embbert/numerics.h"
+
+#define NT 4u       /* token rows per pass */
+#define MAXC 1024u  /* widest activation row of the tiles */
+
+static inline __m256i pair(const int16_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+/* 8 x 8 dword transpose: out[j] lane r = in[r] dword j */
+static inline void tr8(__m256i g[8], const __m256i a[8]) {
+    __m256i t[8], u[8];
+    for (uint32_t k = 0; k < 4u; k++) {
+        t[2u * k] = _mm256_unpacklo_epi32(a[2u * k], a[2u * k + 1u]);
+        t[2u * k + 1u] = _mm256_unpackhi_epi32(a[2u * k], a[2u * k + 1u]);
+    }
+    for (uint32_t k = 0; k < 2u; k++) {
+        u[4u * k] = _mm256_unpacklo_epi64(t[4u * k], t[4u * k + 2u]);
+        u[4u * k + 1u] = _mm256_unpackhi_epi64(t[4u * k], t[4u * k + 2u]);
+        u[4u * k + 2u] = _mm256_unpacklo_epi64(t[4u * k + 1u], t[4u * k + 3u]);
+        u[4u * k + 3u] = _mm256_unpackhi_epi64(t[4u * k + 1u], t[4u * k + 3u]);
+    }
+    for (uint32_t k = 0; k < 4u; k++) {
+        g[k] = _mm256_permute2x128_si256(u[k], u[k + 4u], 0x20);
+        g[k + 4u] = _mm256_permute2x128_si256(u[k], u[k + 4u], 0x31);
+    }
+}
+
+/* lane r = FP16 value m of row r (rows of `per` values, contiguous) as float */
+static inline __m256 column(const uint16_t *restrict s, uint32_t per, uint32_t m) {
+    uint16_t v[8];
+    for (uint32_t r = 0; r < 8u; r++) v[r] = s[(size_t)r * per + m];
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)v));
+}
+
+/* f[t] lane r = the ref's acc_f of row o + r for token t (nt tokens, widened in xw[t]) */
+static inline __attribute__((always_inline)) void tile(__m256 f[NT], const int16_t *xw,
+                                                       const ebq_qtensor *restrict w, uint32_t o,
+                                                       const uint32_t nt) {
+    const uint32_t cols = w->cols, bl = w->block, nb = w->n_blocks;
+    for (uint32_t t = 0; t < nt; t++) f[t] = _mm256_setzero_ps();
+    for (uint32_t b = 0; b < nb; b++) {
+        __m256i acc[NT];
+        for (uint32_t t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
+        for (uint32_t c0 = b * bl; c0 < (b + 1u) * bl; c0 += 16u) {
+            __m256i a[8], g[8];
+            for (uint32_t r = 0; r < 8u; r++)
+                a[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                    (const __m128i *)(const void *)(w->q + (size_t)(o + r) * cols + c0)));
+            tr8(g, a);
+            for (uint32_t t = 0; t < nt; t++) {
+                const int16_t *x = xw + (size_t)t * MAXC + c0;
+                __m256i s = acc[t];
+                for (uint32_t j = 0; j < 8u; j++)
+                    s = _mm256_add_epi32(s, _mm256_madd_epi16(g[j], pair(x + 2u * j)));
+                acc[t] = s;
+            }
+        }
+        const __m256 sc = column(w->scale + (size_t)o * nb, nb, b);
+        for (uint32_t t = 0; t < nt; t++)
+            f[t] = _mm256_add_ps(f[t], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[t]), sc));
+    }
+}
+
+uint32_t ebq_vec_linear_tiles8(float *restrict y, const int8_t *restrict xq,
+                               const float *restrict xs, const float *restrict xo, uint32_t n,
+                               const ebq_qtensor *restrict w) {
+    const uint32_t rows = w->rows, cols = w->cols, bl = w->block, no = w->n_outliers;
+    if ((bl != 32u && bl != 16u) || cols != bl * w->n_blocks || cols > MAXC ||
+        no > EBQ_VEC_MAXNO)
+        return 0;
+    int16_t xw[NT * MAXC];
+    for (uint32_t i = 0; i < n; i += NT) {
+        const uint32_t nt = n - i < NT ? n - i : NT;
+        for (uint32_t t = 0; t < nt; t++)
+            for (uint32_t c = 0; c < cols; c++)
+                xw[(size_t)t * MAXC + c] = xq[(size_t)(i + t) * cols + c];
+        for (uint32_t o = 0; o + 8u <= rows; o += 8u) {
+            __m256 f[NT];
+            switch (nt) { /* constant token counts: the accumulators stay in registers */
+            case 4u: tile(f, xw, w, o, 4u); break;
+            case 3u: tile(f, xw, w, o, 3u); break;
+            case 2u: tile(f, xw, w, o, 2u); break;
+            default: tile(f, xw, w, o, 1u); break;
+            }
+            __m256 ow[EBQ_VEC_MAXNO]; /* outlier weight columns, converted */
+            for (uint32_t m = 0; m < no; m++)
+                ow[m] = column(w->outlier_w + (size_t)o * no, no, m);
+            for (uint32_t t = 0; t < nt; t++) {
+                const float *xot = no ? xo + (size_t)(i + t) * no : xo; /* xo may be NULL */
+                __m256 v = _mm256_mul_ps(f[t], _mm256_set1_ps(xs[i + t]));
+                for (uint32_t m = 0; m < no; m++)
+                    v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(xot[m]), ow[m]));
+                if (w->bias) v = _mm256_add_ps(v, _mm256_loadu_ps(w->bias + o));
+                _mm256_storeu_ps(y + (size_t)(i + t) * rows + o, v);
+            }
+        }
+    }
+    return rows & ~7u;
+}
+#endif
