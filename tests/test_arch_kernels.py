@@ -158,7 +158,7 @@ def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
     keep: list = []
     ts = qtensor_struct(t, keep)
     for t0 in range(0, T):
-        n = 2 if t0 + 1 < T else 1
+        n = min(T - t0, 1 + t0 % 4)   # 1 .. 4 output rows (the forward pass's EBQ_ROWS)
         (cr,), _ = (r := both(libs, "ebq_dwconv_q8",
                               lambda n=n: [np.zeros((n, a * d), np.float32)],
                               ptr(H), ptr(HO), HO.shape[1], t0, n, d, a, float(5.0 / 127),

@@ -8,9 +8,9 @@
 #include "ebq_vec.h"
 
 #if EBQ_VEC_AVX2_TILES
-#include <immintrin.h>
 #include <string.h>
 
+#include "ebq_vec_avx2.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
@@ -21,25 +21,6 @@ static inline __m256i pair(const int16_t *p) {
     int32_t v;
     memcpy(&v, p, sizeof v);
     return _mm256_set1_epi32(v);
-}
-
-/* 8 x 8 dword transpose: out[j] lane r = in[r] dword j */
-static inline void tr8(__m256i g[8], const __m256i a[8]) {
-    __m256i t[8], u[8];
-    for (uint32_t k = 0; k < 4u; k++) {
-        t[2u * k] = _mm256_unpacklo_epi32(a[2u * k], a[2u * k + 1u]);
-        t[2u * k + 1u] = _mm256_unpackhi_epi32(a[2u * k], a[2u * k + 1u]);
-    }
-    for (uint32_t k = 0; k < 2u; k++) {
-        u[4u * k] = _mm256_unpacklo_epi64(t[4u * k], t[4u * k + 2u]);
-        u[4u * k + 1u] = _mm256_unpackhi_epi64(t[4u * k], t[4u * k + 2u]);
-        u[4u * k + 2u] = _mm256_unpacklo_epi64(t[4u * k + 1u], t[4u * k + 3u]);
-        u[4u * k + 3u] = _mm256_unpackhi_epi64(t[4u * k + 1u], t[4u * k + 3u]);
-    }
-    for (uint32_t k = 0; k < 4u; k++) {
-        g[k] = _mm256_permute2x128_si256(u[k], u[k + 4u], 0x20);
-        g[k + 4u] = _mm256_permute2x128_si256(u[k], u[k + 4u], 0x31);
-    }
 }
 
 /* lane r = FP16 value m of row r (rows of `per` values, contiguous) as float */
@@ -63,7 +44,7 @@ static inline __attribute__((always_inline)) void tile(__m256 f[NT], const int16
             for (uint32_t r = 0; r < 8u; r++)
                 a[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(
                     (const __m128i *)(const void *)(w->q + (size_t)(o + r) * cols + c0)));
-            tr8(g, a);
+            ebq_vec_tr8(g, a);
             for (uint32_t t = 0; t < nt; t++) {
                 const int16_t *x = xw + (size_t)t * MAXC + c0;
                 __m256i s = acc[t];

@@ -53,6 +53,11 @@ uint32_t ebq_vec_linear_tiles8(float *restrict y, const int8_t *restrict xq,
 int ebq_vec_dwconv_tiles(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t n,
                          uint32_t d, uint32_t a, float h_scale, const ebq_qtensor *restrict w);
 
+/* AVX2 depthwise conv (a = 1, 32 taps in one block, d % 16 == 0, n <= 8): the AVX-512 tiles'
+ * contract; 0: shape not handled */
+int ebq_vec_dwconv_tiles8(float *restrict c, const int8_t *restrict H, uint32_t t, uint32_t n,
+                          uint32_t d, uint32_t a, float h_scale, const ebq_qtensor *restrict w);
+
 /* AVX-512 softmax @ V (n <= 2 rows, d % 64 == 0, numerators 0..127): the ref's ebq_attn_sum
  * without the outlier channels; 0: shape not handled */
 int ebq_vec_attn_sum_tiles(float *restrict a, const int16_t *restrict e,
