@@ -24,4 +24,16 @@ static inline void ebq_vec_tr8(__m256i g[8], const __m256i a[8]) {
     }
 }
 
+/* g[j] lane r = bytes 4j .. 4j+3 of row r (p + r * cols), r = 0..7, for bl = 32 or 16 bytes
+ * per row (g[4..7] = 0 for 16) */
+static inline void ebq_vec_wt8(__m256i g[8], const int8_t *p, size_t cols, uint32_t bl) {
+    __m256i a[8];
+    for (uint32_t r = 0; r < 8u; r++) {
+        const void *row = p + r * cols;
+        a[r] = bl == 32u ? _mm256_loadu_si256((const __m256i *)row)
+                         : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)row));
+    }
+    ebq_vec_tr8(g, a);
+}
+
 #endif /* EBQ_ARCH_VEC_AVX2_H */
