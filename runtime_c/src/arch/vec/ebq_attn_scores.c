@@ -1,11 +1,56 @@
 /* Attention scores for hosts with SIMD (see ebq_vec.h): the two query rows are widened to int16
- * once and each key row is loaded once for both (one vectorized loop, two sums). Same bits as
- * src/ref/ebq_attn_scores.c. */
+ * once and each key row is loaded once for both (one vectorized loop, two sums); with AVX2 (and
+ * no AVX-512) 8 keys x 4 query rows at a time in the int8 tiles of ebq_vec_avx2.h first. Same
+ * bits as src/ref/ebq_attn_scores.c. */
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
 #define MAXD 1024u
+
+#if EBQ_VEC_AVX2_TILES
+#include "ebq_vec_avx2.h"
+
+#define NQ 4u /* query rows per pass of the AVX2 tiles */
+
+static inline __attribute__((always_inline)) void key_sums(__m256i acc[NQ],
+                                                           const int8_t *restrict Hj,
+                                                           const int8_t *restrict qi, uint32_t d,
+                                                           const uint32_t nq) {
+    for (uint32_t t = 0; t < nq; t++) acc[t] = _mm256_setzero_si256();
+    for (uint32_t c0 = 0; c0 < d; c0 += 32u) ebq_vec_dots8(acc, Hj + c0, d, qi + c0, d, 32u, nq);
+}
+
+/* AVX2 tiles (without AVX-512): 8 keys in the lanes x up to 4 query rows, the ref's
+ * (float)acc * qs for keys j < 8 * (T / 8), padded keys left unwritten; returns those keys */
+static uint32_t tiles8(float *restrict s, const int8_t *restrict q, const float *restrict qs,
+                       uint32_t n, const int8_t *restrict H, const uint8_t *restrict segs,
+                       uint32_t T, uint32_t d) {
+    if (d % 32u != 0u || ebq_vec_has_min(q, n * d)) return 0;
+    const uint32_t T8 = T & ~7u;
+    for (uint32_t i = 0; i < n; i += NQ) {
+        const uint32_t nq = n - i < NQ ? n - i : NQ;
+        for (uint32_t j = 0; j < T8; j += 8u) {
+            __m256i acc[NQ];
+            switch (nq) { /* constant row counts: the sums stay in registers */
+            case 4u: key_sums(acc, H + (size_t)j * d, q + (size_t)i * d, d, 4u); break;
+            case 3u: key_sums(acc, H + (size_t)j * d, q + (size_t)i * d, d, 3u); break;
+            case 2u: key_sums(acc, H + (size_t)j * d, q + (size_t)i * d, d, 2u); break;
+            default: key_sums(acc, H + (size_t)j * d, q + (size_t)i * d, d, 1u); break;
+            }
+            const __m256i sg = _mm256_cvtepu8_epi32(
+                _mm_loadl_epi64((const __m128i *)(const void *)(segs + j)));
+            const __m256i live = _mm256_xor_si256(_mm256_cmpeq_epi32(sg, _mm256_setzero_si256()),
+                                                  _mm256_set1_epi32(-1));
+            for (uint32_t t = 0; t < nq; t++)
+                _mm256_maskstore_ps(s + (size_t)(i + t) * T + j, live,
+                                    _mm256_mul_ps(_mm256_cvtepi32_ps(acc[t]),
+                                                  _mm256_set1_ps(qs[i + t])));
+        }
+    }
+    return T8;
+}
+#endif
 
 /* s[n][T] <- q[n][d] . H[T][d] (+ float outlier channels) */
 void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *restrict qs,
@@ -13,6 +58,10 @@ void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *r
                      const int8_t *restrict H, const uint16_t *restrict HO, uint32_t ho_stride,
                      const uint8_t *restrict segs, uint32_t T, uint32_t d) {
     int16_t qw[2][MAXD];
+    uint32_t j0 = 0; /* keys done by the AVX2 tiles for every row */
+#if EBQ_VEC_AVX2_TILES
+    j0 = tiles8(s, q, qs, n, H, segs, T, d);
+#endif
     for (uint32_t i = 0; i < n; i += 2u) {
         /* a lone last query pairs with itself (computed twice, stored once) */
         const uint32_t nq = (n - i >= 2u) ? 2u : 1u, i1 = i + nq - 1u;
@@ -20,7 +69,7 @@ void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *r
         if (d <= MAXD) {
             for (uint32_t c = 0; c < d; c++)
                 qw[0][c] = q[(size_t)i * d + c], qw[1][c] = q[(size_t)i1 * d + c];
-            for (uint32_t j = 0; j < T; j++) {
+            for (uint32_t j = j0; j < T; j++) {
                 if (segs[j] == 0) continue; /* padded key: never attended */
                 int32_t acc[2];
                 ebq_vec_dot2(acc, H + (size_t)j * d, qw[0], qw[1], d);
@@ -30,7 +79,7 @@ void ebq_attn_scores(float *restrict s, const int8_t *restrict q, const float *r
         } else {
             for (uint32_t k = i; k <= i1; k++) {
                 const int8_t *qk = q + (size_t)k * d;
-                for (uint32_t j = 0; j < T; j++) {
+                for (uint32_t j = j0; j < T; j++) {
                     if (segs[j] == 0) continue;
                     int32_t acc = 0;
                     for (uint32_t c = 0; c < d; c++)
