@@ -71,6 +71,19 @@ LINEAR = [(128, 128, 0, True, 2), (128, 128, 3, True, 1), (7, 16, 0, True, 2),
           (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4)]
 
 
+def test_avx2_set_is_built_without_avx512(tmp_path):
+    """vec-avx2 is the AVX2-only path: no zmm register anywhere, the AVX2 tiles linked in."""
+    import subprocess
+
+    from embbert.perf.host import has_avx512
+    so = build_shared(tmp_path, kernels="vec", cflags=OPT_SETS["vec-avx2"][1])
+    dis = subprocess.run(["objdump", "-d", str(so)], capture_output=True, text=True,
+                         check=True).stdout
+    assert not has_avx512(so) and "%ymm" in dis
+    for tiles in ("linear_tiles8", "dwconv_tiles8", "attn_sum_tiles8"):
+        assert f"<ebq_vec_{tiles}>:" in dis
+
+
 @pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR)
 def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
     w = RNG.normal(0, 0.2, (rows, cols))

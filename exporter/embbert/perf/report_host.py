@@ -44,7 +44,7 @@ def host_section(res: dict, table) -> list[str]:
           f"(>= {n_runs} runs per engine and T in all). Times are CPU time of the calling "
           "thread, where every engine computes with one thread (wall time on a shared core "
           "adds the 4 ms scheduler slices given to other processes); wall-clock medians are in "
-          "benchmarks.json. ORT: the PyTorch model exported to ONNX (dynamic T), "
+          "benchmarks.json. ORT: the PyTorch model exported to ONNX at each T (fixed shapes), "
           "`ORT_ENABLE_ALL`, sequential, 1 intra- and 1 inter-op thread, one warm-up run per "
           f"batch; {h['note']}. Load average during the run (2 cores): "
           f"{h['load'][0]:.2f}-{h['load'][1]:.2f}.", "",
