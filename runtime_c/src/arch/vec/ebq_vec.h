@@ -64,8 +64,8 @@ int ebq_vec_attn_sum_tiles(float *restrict a, const int16_t *restrict e,
                            const int32_t *restrict Z, uint32_t n, const int8_t *restrict H,
                            uint32_t T, uint32_t d, float h_scale);
 
-/* AVX2 softmax @ V (n <= 4 rows, d % 16 == 0): the ref's ebq_attn_sum without the outlier
- * channels; 0: shape not handled */
+/* AVX2 softmax @ V (d % 32 == 0, numerators 0..127): the ref's ebq_attn_sum without the
+ * outlier channels; 0: shape not handled */
 int ebq_vec_attn_sum_tiles8(float *restrict a, const int16_t *restrict e,
                             const int32_t *restrict Z, uint32_t n, const int8_t *restrict H,
                             uint32_t T, uint32_t d, float h_scale);
