@@ -22,13 +22,6 @@ static inline __m256i row32(const int8_t *restrict H, uint32_t r, uint32_t T, ui
     return _mm256_loadu_si256((const __m256i *)(const void *)(H + (size_t)r * d + c0));
 }
 
-/* e[j .. j+3] of one row as 4 bytes (0 past the last key); the caller checked 0 <= e <= 127 */
-static inline uint32_t pack4(const int16_t *e, uint32_t j, uint32_t T) {
-    uint32_t v = 0;
-    for (uint32_t k = 0; k < 4u && j + k < T; k++) v |= (uint32_t)e[j + k] << (8u * k);
-    return v;
-}
-
 /* a[i][c0 .. c0+31] for rows i < n (1 or 2, a constant after inlining) */
 static inline __attribute__((always_inline)) void block(float *restrict a,
                                                         uint32_t (*eb)[MAXT / 4u],
@@ -82,9 +75,7 @@ int ebq_vec_attn_sum_tiles8(float *restrict a, const int16_t *restrict e,
     uint32_t eb[2][MAXT / 4u];
     for (uint32_t i = 0; i < n; i += 2u) {
         const uint32_t m = n - i < 2u ? n - i : 2u;
-        for (uint32_t k = 0; k < m; k++)
-            for (uint32_t g = 0; g < (T + 3u) / 4u; g++)
-                eb[k][g] = pack4(e + (size_t)(i + k) * T, 4u * g, T);
+        for (uint32_t k = 0; k < m; k++) ebq_vec_pack_e(eb[k], e + (size_t)(i + k) * T, T);
         for (uint32_t c0 = 0; c0 < d; c0 += 32u) {
             if (m == 2u)
                 block(a + (size_t)i * d, eb, Z + i, H, T, d, c0, h_scale, 2u);

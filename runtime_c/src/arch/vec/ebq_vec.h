@@ -70,7 +70,7 @@ int ebq_vec_attn_sum_tiles8(float *restrict a, const int16_t *restrict e,
                             const int32_t *restrict Z, uint32_t n, const int8_t *restrict H,
                             uint32_t T, uint32_t d, float h_scale);
 
-#if defined(__F16C__)
+#if defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -95,6 +95,22 @@ static inline __attribute__((always_inline)) void ebq_vec_dot2(int32_t s[2],
         s1 += (int32_t)(x * b1[c]);
     }
     s[0] = s0, s[1] = s1;
+}
+
+/* eb[g] = the bytes e[4g .. 4g+3] (0 past T), g < (T + 3) / 4; the caller checked
+ * 0 <= e <= 127: the numerators as unsigned bytes for the softmax @ V tiles */
+static inline void ebq_vec_pack_e(uint32_t *restrict eb, const int16_t *restrict e, uint32_t T) {
+    uint8_t *b = (uint8_t *)eb;
+    uint32_t j = 0;
+#if defined(__AVX2__)
+    for (; j + 16u <= T; j += 16u) {
+        const __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(e + j));
+        const __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(e + j + 8u));
+        _mm_storeu_si128((__m128i *)(void *)(b + j), _mm_packus_epi16(lo, hi));
+    }
+#endif
+    for (; j < T; j++) b[j] = (uint8_t)e[j];
+    for (; j % 4u; j++) b[j] = 0u;
 }
 
 /* FP16 bit pattern -> float, exact either way (one VCVTPH2PS where the CPU has F16C) */
