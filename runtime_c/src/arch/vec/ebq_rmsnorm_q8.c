@@ -4,7 +4,6 @@
  * activations), eight channels at a time with AVX2: NaN -> 0, clamp to +-127, + or - 0.5 by
  * the sign, truncate; one float operation for each of the ref's. Same bits as
  * src/ref/ebq_rmsnorm_q8.c. */
-#include <math.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -12,15 +11,13 @@
 #include "ebq_vec.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "../../ref/ref_loops.h"
 
 /* h[d] int8, ho[n_idx] FP16 <- x[d] */
 void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *restrict x,
                     uint32_t d, float eps, float h_inv, const uint16_t *restrict idx,
                     uint32_t n_idx) {
-    float ss = 0.0f;
-    for (uint32_t c = 0; c < d; c++) ss = ss + x[c] * x[c];
-    const float ms = ss / (float)d;
-    const float r = 1.0f / sqrtf(ms + eps);
+    const float r = ebq_ref_rms_inv(x, d, eps);
     uint32_t c = 0;
 #if defined(__AVX2__)
     const __m256 vr = _mm256_set1_ps(r), vi = _mm256_set1_ps(h_inv);
@@ -45,8 +42,5 @@ void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *rest
         v = v < -127.0f ? -127.0f : v;
         h[c] = (int8_t)(int32_t)(v + (v >= 0.0f ? 0.5f : -0.5f));
     }
-    for (uint32_t m = 0; m < n_idx; m++) {
-        ho[m] = ebq_f32_to_f16(x[idx[m]] * r);
-        h[idx[m]] = 0;
-    }
+    ebq_ref_rmsnorm_outliers(h, ho, x, r, idx, n_idx);
 }
