@@ -21,6 +21,23 @@ static inline __m256 column(const uint16_t *restrict s, uint32_t per, uint32_t m
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)v));
 }
 
+/* lane r = sum over c < 16 of w[r * ws + c] * x[c], rows r = 0..7, one token (x != -128): the
+ * pair of rows (2k, 2k+1) in one vector, reduced by three VPHADDDs instead of a transpose */
+static inline __m256i dots8_rows16(const int8_t *w, size_t ws, const int8_t *x) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const __m256i xx = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)x));
+    __m256i p[4];
+    for (uint32_t k = 0; k < 4u; k++) {
+        const __m256i v = _mm256_loadu2_m128i((const __m128i *)(const void *)(w + (2u * k + 1u) * ws),
+                                              (const __m128i *)(const void *)(w + 2u * k * ws));
+        p[k] = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_abs_epi8(v), _mm256_sign_epi8(xx, v)), ones);
+    }
+    /* (r0 r2 r4 r6 | r1 r3 r5 r7) -> r0 .. r7 */
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    return _mm256_permutevar8x32_epi32(h, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 /* f[t] lane r = the ref's acc_f of row o + r for token t (nt token rows x[t][cols]); nt and the
  * block bl are constants after inlining, so the transposed weights stay in registers */
 static inline __attribute__((always_inline)) void tile(__m256 f[NT], const int8_t *x,
@@ -31,8 +48,11 @@ static inline __attribute__((always_inline)) void tile(__m256 f[NT], const int8_
     for (uint32_t b = 0; b < nb; b++) {
         __m256i acc[NT];
         for (uint32_t t = 0; t < nt; t++) acc[t] = _mm256_setzero_si256();
-        ebq_vec_dots8(acc, w->q + (size_t)o * cols + (size_t)b * bl, cols, x + (size_t)b * bl,
-                      cols, bl, nt);
+        if (nt == 1u && bl == 16u) /* one token (the embedding projections): no transpose */
+            acc[0] = dots8_rows16(w->q + (size_t)o * cols + (size_t)b * bl, cols, x + (size_t)b * bl);
+        else
+            ebq_vec_dots8(acc, w->q + (size_t)o * cols + (size_t)b * bl, cols,
+                          x + (size_t)b * bl, cols, bl, nt);
         const __m256 sc = column(w->scale + (size_t)o * nb, nb, b);
         for (uint32_t t = 0; t < nt; t++)
             f[t] = _mm256_add_ps(f[t], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[t]), sc));
