@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from statistics import median
 
-from .counts import HOST_ANCHOR_MS, STAGES, TFLM
+from .counts import STAGES, TFLM
+from .report_host import host_section
 
 
 def _m(n: float) -> str:
@@ -117,26 +118,7 @@ def write_report(res: dict, out: Path) -> None:
            "(int16) on the stack (at most 1 KiB) and softmax @ V its list of key pairs with a "
            "non-zero numerator (at most 2.5 KiB).", ""]
 
-    h = res.get("host")
-    if h:
-        ns = h["ns"]
-        names = [("c_runtime", "C runtime"), ("pytorch", "PyTorch eager fp32"),
-                 ("ort_fp32", "ORT fp32"), ("ort_int8", "ORT dynamic int8")]
-        have = [(k, n) for k, n in names if k in ns]
-        rows = []
-        for T in L:
-            c = ns["c_runtime"][T]
-            rows.append([str(T)] + [f"{ns[k][T] / 1e6:.3f} ms" for k, _ in have] +
-                        [f"{ns[k][T] / c:.1f}x" for k, _ in have[1:]])
-        md += ["## Host, one thread", "",
-               f"{h['cpu']}; C runtime built -O2 -march=native with the host board's kernels "
-               f"(`{h.get('kernels', 'ref')}`: `runtime_c/src/arch/vec`, "
-               f"{h.get('simd', 'vectorized loops')}, same bits as ref)" + _ref_note(h) +
-               "; median of repeated runs, all in one run of `make bench`, same tokens. "
-               f"{h['note']}.", ""]
-        md += _table(["T"] + [n for _, n in have] + [f"{n} / C" for _, n in have[1:]], rows)
-        md += ["", "docs/MODEL.md reference numbers at T = 128 (another machine): " + ", ".join(
-            f"{k} {v} ms" for k, v in HOST_ANCHOR_MS.items()) + ".", ""]
+    md += host_section(res, _table)
 
     md += ["## Plot", "", "![instructions per MAC](benchmarks.svg)", ""]
     (out / "BENCHMARKS.md").write_text("\n".join(md))
@@ -290,12 +272,3 @@ def svg(res: dict) -> str:
     o.append(f'<text x="{W - mr + 46}" y="{ly + 4}">TFLM+CMSIS-NN M4</text>')
     o.append("</svg>")
     return "\n".join(o) + "\n"
-
-
-def _ref_note(h: dict) -> str:
-    """ "; the ref kernels: x ms at T = 128" when the run measured them too."""
-    ref = {int(k): v for k, v in h.get("c_runtime_ref_ns", {}).items()}
-    if not ref:
-        return ""
-    T = 128 if 128 in ref else max(ref)
-    return f"; the portable ref kernels take {ref[T] / 1e6:.3f} ms at T = {T}"

@@ -124,16 +124,16 @@ def run_all(model: Path | None = None, lengths=LENGTHS, host: bool = True,
                 for T in lengths}
     if "qemu-m4/ref" in res["qemu"]:
         res["esp32s3_estimate"] = _esp32s3(res, work, echo)
-    if host:
-        from .host import c_runtime_ns, python_ns
-        echo("host: C runtime, PyTorch, ONNX Runtime (one thread) ...")
+    if host and (not only or "host" in only):
+        from .host import c_ref_ns, host_bench
+        echo("host: C runtime (AVX-512 VNNI and AVX2-only builds), PyTorch, ONNX Runtime, "
+             "one thread, interleaved ...")
         gen = export_for("host", mq, sha, work)
-        hres = {"c_runtime": c_runtime_ns(gen, work / "host", lengths)}
-        ref_ns = c_runtime_ns(gen, work / "host-ref", lengths, "ref")
-        py, note = python_ns(ck, lengths, cfg.vocab_size)
-        hres.update(py)
-        res["host"] = {"ns": hres, "note": note, "cpu": _cpu_name(), "simd": _simd(),
-                       "kernels": board_kernels("host"), "c_runtime_ref_ns": ref_ns}
+        h = host_bench(ck, want, gen, work / "host", lengths, echo=echo)
+        T_ref = 128 if 128 in lengths else max(lengths)
+        h.update(cpu=_cpu_name(), simd=_simd(), kernels=board_kernels("host"),
+                 c_runtime_ref_ns={T_ref: c_ref_ns(gen, work / "host", T_ref)})
+        res["host"] = h
     return res
 
 
@@ -201,6 +201,15 @@ def print_summary(res: dict) -> None:
             print(f"{name} T={T}: {r['instr'] / 1e6:.3f} M instructions (random ids), "
                   f"{r['instr'] / executed:.4f} per executed MAC, {r['instr'] / dense:.4f} "
                   f"per dense MAC, stack {r['stack']}{other}\n  {stages}")
+    h = res.get("host")
+    if h:
+        print(f"host, {h['rounds']} interleaved rounds, load average {h['load'][0]:.2f}-"
+              f"{h['load'][1]:.2f}")
+        for T in res["lengths"]:
+            ms = "  ".join(f"{k} {v[T] / 1e6:.3f}" for k, v in h["ns"].items())
+            rs = "  ".join(f"{k} {r[T]['median']:.2f}x ({r[T]['p10']:.2f}-{r[T]['p90']:.2f})"
+                           for k, r in h["ratios"].items() if k.startswith("ort_fp32"))
+            print(f"T={T} ms: {ms}\n  {rs}")
 
 
 def main(argv=None) -> int:
@@ -215,8 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "docs")
     ap.add_argument("--no-host", action="store_true", help="skip the host comparison")
     ap.add_argument("--only", default=None, metavar="BOARD/KERNELS,...",
-                    help="only these builds (e.g. qemu-m4/cortexm): print a summary, write "
-                    "no report")
+                    help="only these builds (e.g. qemu-m4/cortexm; host: the host comparison): "
+                    "print a summary, write no report")
     ap.add_argument("--lengths", default=None, metavar="T,...",
                     help="sequence lengths (default 16,32,64,128,256)")
     ap.add_argument("--kernels", action="store_true",
@@ -233,7 +242,7 @@ def main(argv=None) -> int:
         lengths = (tuple(int(T) for T in args.lengths.split(",")) if args.lengths
                    else LENGTHS)
         if args.only:
-            res = run_all(args.model, lengths, host=False, only=args.only.split(","))
+            res = run_all(args.model, lengths, only=args.only.split(","))
             print_summary(res)
             return 0
         res = run_all(args.model, lengths, host=not args.no_host)

@@ -1,20 +1,13 @@
 /* RMSNorm (gain folded into the next weights) fused with the static int8 quantization of hn. */
-#include <math.h>
-
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
+#include "ref_loops.h"
 
 /* h[d] int8, ho[n_idx] FP16 <- x[d] */
 void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *restrict x,
                     uint32_t d, float eps, float h_inv, const uint16_t *restrict idx,
                     uint32_t n_idx) {
-    float ss = 0.0f;
-    for (uint32_t c = 0; c < d; c++) ss = ss + x[c] * x[c];
-    const float ms = ss / (float)d;
-    const float r = 1.0f / sqrtf(ms + eps);
+    const float r = ebq_ref_rms_inv(x, d, eps);
     for (uint32_t c = 0; c < d; c++) h[c] = ebq_sat_i8((x[c] * r) * h_inv);
-    for (uint32_t m = 0; m < n_idx; m++) {
-        ho[m] = ebq_f32_to_f16(x[idx[m]] * r);
-        h[idx[m]] = 0;
-    }
+    ebq_ref_rmsnorm_outliers(h, ho, x, r, idx, n_idx);
 }

@@ -5,6 +5,8 @@
 #ifndef EBQ_REF_LOOPS_H
 #define EBQ_REF_LOOPS_H
 
+#include <math.h>
+
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
@@ -23,6 +25,26 @@ static inline float ebq_ref_linear_blocks(const int8_t *restrict wr, const uint1
         acc_f = acc_f + (float)acc * ebq_f16_to_f32(sr[b]);
     }
     return acc_f;
+}
+
+/* ---- RMSNorm ---- */
+
+/* 1 / sqrt(mean(x^2) + eps), the sum of squares sequential in channel order */
+static inline float ebq_ref_rms_inv(const float *restrict x, uint32_t d, float eps) {
+    float ss = 0.0f;
+    for (uint32_t c = 0; c < d; c++) ss = ss + x[c] * x[c];
+    const float ms = ss / (float)d;
+    return 1.0f / sqrtf(ms + eps);
+}
+
+/* the outlier channels idx[m]: x * r out to ho as FP16, zeroed in h */
+static inline void ebq_ref_rmsnorm_outliers(int8_t *restrict h, uint16_t *restrict ho,
+                                            const float *restrict x, float r,
+                                            const uint16_t *restrict idx, uint32_t n_idx) {
+    for (uint32_t m = 0; m < n_idx; m++) {
+        ho[m] = ebq_f32_to_f16(x[idx[m]] * r);
+        h[idx[m]] = 0;
+    }
 }
 
 /* ---- row quantization ---- */

@@ -27,6 +27,14 @@ void ebq_attn_sum(float *restrict a, const int16_t *restrict e, const int32_t *r
                   uint32_t ho_stride, uint32_t T, uint32_t d, float h_scale,
                   const uint16_t *restrict idx, uint32_t n_idx) {
     int32_t acc[MAXD];
+#if EBQ_VEC_AVX2_TILES
+    if (ebq_vec_attn_sum_tiles8(a, e, Z, n, H, T, d, h_scale)) {
+        for (uint32_t k = 0; k < n; k++)
+            if (Z[k] > 0) outliers(a + (size_t)k * d, e + (size_t)k * T, (float)Z[k], HO,
+                                   ho_stride, T, idx, n_idx);
+        return;
+    }
+#endif
 #if EBQ_VEC_AVX512
     for (uint32_t i = 0; i < n; i += 2u) {
         const uint32_t m = n - i < 2u ? n - i : 2u;

@@ -13,13 +13,6 @@
 
 #define MAXT 4096u /* keys of the tiles */
 
-/* e[j .. j+3] of one row as 4 bytes; the caller checked 0 <= e <= 127 */
-static inline uint32_t pack4(const int16_t *e, uint32_t j, uint32_t T) {
-    uint32_t v = 0;
-    for (uint32_t k = 0; k < 4u && j + k < T; k++) v |= (uint32_t)e[j + k] << (8u * k);
-    return v;
-}
-
 static inline __m512i hrow(const int8_t *H, uint32_t r, uint32_t T, uint32_t d, uint32_t c0) {
     return r < T ? _mm512_loadu_si512(H + (size_t)r * d + c0) : _mm512_setzero_si512();
 }
@@ -33,8 +26,7 @@ int ebq_vec_attn_sum_tiles(float *restrict a, const int16_t *restrict e,
     for (uint32_t j = 0; j < (size_t)n * T; j++) bad |= (int16_t)(e[j] & ~127);
     if (bad) return 0;
     const uint32_t G = (T + 3u) / 4u;
-    for (uint32_t i = 0; i < 2u; i++)
-        for (uint32_t g = 0; g < G; g++) eb[i][g] = pack4(e + (size_t)(i % n) * T, 4u * g, T);
+    for (uint32_t i = 0; i < 2u; i++) ebq_vec_pack_e(eb[i], e + (size_t)(i % n) * T, T);
     for (uint32_t c0 = 0; c0 < d; c0 += 64u) {
         __m512i acc[2][4];
         for (uint32_t k = 0; k < 4u; k++)

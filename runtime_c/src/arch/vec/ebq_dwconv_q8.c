@@ -19,12 +19,17 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
                    float h_scale, const ebq_qtensor *restrict w) {
     const uint32_t k = w->cols, rows = w->rows;
 #if EBQ_VEC_AVX512
-    if (ebq_vec_dwconv_tiles(c, H, t, n, d, a, h_scale, w)) {
+    const int tiled = ebq_vec_dwconv_tiles(c, H, t, n, d, a, h_scale, w);
+#elif EBQ_VEC_AVX2_TILES
+    const int tiled = ebq_vec_dwconv_tiles8(c, H, t, n, d, a, h_scale, w);
+#else
+    const int tiled = 0;
+#endif
+    if (tiled) {
         for (uint32_t i = 0; i < n; i++)
             ebq_ref_dwconv_outliers_row(c + (size_t)i * rows, HO, ho_stride, t + i, a, w);
         return;
     }
-#endif
     const int fast = a == 1u && k == K && w->n_blocks == 1u && d <= MAXD && n <= MAXN &&
                      t + 1u >= k;
     if (fast) {

@@ -9,18 +9,10 @@
 #include "ebq_vec.h"
 
 #if EBQ_VEC_AVX512
-#include <string.h>
-
 #include "ebq_vec_avx512.h"
 
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-
-static inline __m512i bcast32(const int8_t *p) {
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return _mm512_set1_epi32(v);
-}
 
 /* the 16 x m FP16 values of rows o .. o+15 (m per row, contiguous) as floats in tmp[16 m];
  * column j is then the gather of tmp[r m + j] */
@@ -61,11 +53,11 @@ static inline __attribute__((always_inline)) void tile(
         /* two chains per token (even and odd groups): half the VPDPBUSD latency */
         __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();
         for (uint32_t j = 0; j < bl / 4u; j += 2u) {
-            s0 = _mm512_dpbusd_epi32(s0, g[j], bcast32(xb0 + 4u * j));
-            u0 = _mm512_dpbusd_epi32(u0, g[j + 1u], bcast32(xb0 + 4u * j + 4u));
+            s0 = _mm512_dpbusd_epi32(s0, g[j], ebq_vec_bcast32(xb0 + 4u * j));
+            u0 = _mm512_dpbusd_epi32(u0, g[j + 1u], ebq_vec_bcast32(xb0 + 4u * j + 4u));
             if (nt == 2u) {
-                s1 = _mm512_dpbusd_epi32(s1, g[j], bcast32(xb1 + 4u * j));
-                u1 = _mm512_dpbusd_epi32(u1, g[j + 1u], bcast32(xb1 + 4u * j + 4u));
+                s1 = _mm512_dpbusd_epi32(s1, g[j], ebq_vec_bcast32(xb1 + 4u * j));
+                u1 = _mm512_dpbusd_epi32(u1, g[j + 1u], ebq_vec_bcast32(xb1 + 4u * j + 4u));
             }
         }
         s0 = _mm512_add_epi32(s0, u0), s1 = _mm512_add_epi32(s1, u1);

@@ -90,13 +90,18 @@ void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *re
     /* 32-column blocks, or one 16-column block (the embedding projections) */
     const int fast = (bl == 32u || bl == 16u) && cols % bl == 0u && cols <= MAXC;
     int16_t xw[2][MAXC];
+    uint32_t o8 = 0; /* rows done by the AVX2 tiles for every token */
+#if EBQ_VEC_AVX2_TILES
+    o8 = ebq_vec_linear_tiles8(y, xq, xs, xo, n, w);
+    if (o8 == rows) return;
+#endif
     for (uint32_t i = 0; i < n; i += 2u) {
         const uint32_t nt = (n - i >= 2u) ? 2u : 1u;
         const int8_t *x0 = xq + (size_t)i * cols;
         const float *xo0 = no ? xo + (size_t)i * no : xo; /* xo may be NULL */
         const float *xo1 = no ? xo0 + (nt - 1u) * no : xo;
         float *y0 = y + (size_t)i * rows, *y1 = y0 + (size_t)(nt - 1u) * rows;
-        uint32_t o0 = 0; /* rows done by the AVX-512 tiles */
+        uint32_t o0 = o8; /* rows done by the AVX-512 or AVX2 tiles */
 #if EBQ_VEC_AVX512
         const float xsp[2] = {xs[i], xs[i + nt - 1u]};
         o0 = ebq_vec_linear_tiles(y0, y1, x0, x0 + (size_t)(nt - 1u) * cols, xsp, xo0, xo1, nt,

@@ -7,6 +7,14 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* 4 bytes at p in every dword lane */
+static inline __m512i ebq_vec_bcast32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm512_set1_epi32(v);
+}
 
 static inline __m512i ld256x2(const int8_t *lo, const int8_t *hi) {
     const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)lo);
