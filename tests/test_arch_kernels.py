@@ -9,9 +9,12 @@ No timing is asserted anywhere (make bench measures speed).
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import numpy as np
 import pytest
-from embbert.cbuild import build_shared
+from embbert.cbuild import RUNTIME, build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import quantize_blocks, quantize_dwconv
 
@@ -180,6 +183,52 @@ def test_softmax_odd_scores_match_ref(libs):
                                        ptr(s), ptr(segs), T))[0]
                 (ec,), zc = r[1]
                 assert np.array_equal(er, ec) and zr == zc, (T, s, segs)
+
+
+E127_TAB = RUNTIME / "src" / "arch" / "cortexm" / "ebq_e127_tab.h"
+
+
+def e127_drops() -> np.ndarray:
+    """The bits u of -x where the cortexm softmax table says e(x) drops (ebq_e127_tab.h)."""
+    text = E127_TAB.read_text()
+    shift, b0 = (int(re.search(rf"#define EBQ_E127_{k} (\w+)u", text)[1], 0)
+                 for k in ("SHIFT", "B0"))
+    body = text[text.index("{"):text.index("}")]
+    entries = [int(h, 16) for h in re.findall(r"0x([0-9a-f]+)u", body)]
+    low = [(e & 0xFFFFFF) + 1 for e in entries]  # entry = (e << 24) + drop - 1
+    return np.array([((b0 + i) << shift) + d for i, d in enumerate(low) if d < 1 << shift],
+                    np.uint32)
+
+
+def test_softmax_table_is_what_its_generator_writes(tmp_path):
+    """ebq_e127_tab.h is the output of ebq_gen_e127.c, which checks every float x in
+    [-5.6, 0] against the ref's ebq_exp (exits non-zero if the step function has a rise, a step
+    of 2 or two steps in one bucket)."""
+    from embbert.cbuild import build_host_tool
+    exe = build_host_tool(tmp_path / "gen", [RUNTIME / "tools" / "ebq_gen_e127.c",
+                                             RUNTIME / "src" / "ref" / "ebq_exp.c"],
+                          runtime=False)
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == E127_TAB.read_text()
+
+
+def test_softmax_numerators_at_every_table_step(libs):
+    """Scores one float either side of each of the 127 steps of sat_i8(127 exp(x)), the
+    cut at -5.6, tiny and signed-zero differences, in rows of odd lengths (kernel vs ref)."""
+    u = e127_drops()
+    assert len(u) == 127
+    x = np.concatenate([u - 1, u, u + 1, [0x40B33333, 0x40B33334, 0, 1, 0x3B000000]])
+    x = -x.astype(np.uint32).view(np.float32)
+    for T in (len(x), 31, 33, 3):
+        for shift in (0.0, 2.5):  # max 0 (x exact) and max 2.5 (x rounded by s - max)
+            s = np.r_[np.float32(shift), (x[:T - 1] + np.float32(shift))].astype(np.float32)
+            n = len(s)
+            segs = np.ones(n, np.uint8)
+            (er,), zr = (r := both(libs, "ebq_softmax_q8", lambda n=n: [np.zeros(n, np.int16)],
+                                   ptr(s), ptr(segs), n))[0]
+            (ec,), zc = r[1]
+            assert np.array_equal(er, ec) and zr == zc, (T, shift)
 
 
 def test_rowwise_kernels_match_ref(libs):
