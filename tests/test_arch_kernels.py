@@ -145,13 +145,17 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
         assert np.array_equal(bits(ar), bits(ac))
 
 
-# d, a, k, outliers, T: every t from 0 (the causal start: taps before row 0), k % 4 != 0,
-# k < 4, several blocks of taps and a > 1 (reference loops)
+# d, a, k, outliers, T: every t from 0 (the causal start: taps before row 0) with 2, 3 and 4
+# rows per call (the four-row path of the default shape), k % 4 != 0, k < 4, several blocks
+# of taps and a > 1 (reference loops), the default shape at short and odd T
 @pytest.mark.parametrize("d,a,k,n_o,T", [(128, 1, 32, 0, 80), (16, 1, 4, 1, 12),
                                           (8, 2, 5, 1, 9), (32, 1, 40, 2, 50),
                                           (18, 1, 8, 0, 20), (16, 3, 32, 1, 3),
                                           (16, 1, 7, 0, 12), (4, 1, 3, 1, 6),
-                                          (128, 1, 32, 2, 36), (10, 1, 30, 0, 34)])
+                                          (128, 1, 32, 2, 36), (10, 1, 30, 0, 34),
+                                          (128, 1, 32, 0, 1), (128, 1, 32, 1, 2),
+                                          (128, 1, 32, 0, 3), (128, 1, 32, 0, 31),
+                                          (128, 1, 32, 1, 33), (128, 1, 32, 0, 256)])
 def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
     idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
     t = quantize_dwconv(RNG.normal(0, 0.3, (a * d, k)), RNG.normal(0, 0.1, a * d), idx, a)
@@ -161,13 +165,13 @@ def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
     keep: list = []
     ts = qtensor_struct(t, keep)
     for t0 in range(0, T):
-        n = 2 if t0 + 1 < T else 1
-        (cr,), _ = (r := both(libs, "ebq_dwconv_q8",
-                              lambda n=n: [np.zeros((n, a * d), np.float32)],
-                              ptr(H), ptr(HO), HO.shape[1], t0, n, d, a, float(5.0 / 127),
-                              ts))[0]
-        (cc,), _ = r[1]
-        assert np.array_equal(bits(cr), bits(cc)), t0
+        for n in sorted({min(n, T - t0) for n in (2, 3, 4)}):
+            (cr,), _ = (r := both(libs, "ebq_dwconv_q8",
+                                  lambda n=n: [np.zeros((n, a * d), np.float32)],
+                                  ptr(H), ptr(HO), HO.shape[1], t0, n, d, a, float(5.0 / 127),
+                                  ts))[0]
+            (cc,), _ = r[1]
+            assert np.array_equal(bits(cr), bits(cc)), (t0, n)
 
 
 def test_softmax_odd_scores_match_ref(libs):
