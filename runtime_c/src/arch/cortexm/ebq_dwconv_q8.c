@@ -127,48 +127,82 @@ static inline uint32_t pk16(int32_t a, int32_t b) {
         a3 = ebq_cm_smlad(h02, pm3, a3), a3 = ebq_cm_smlad(h13, pm2, a3);                  \
     } while (0)
 
+/* acc[i] = output i of the channel whose window row m is h[m * S] and whose taps are wq */
+static inline __attribute__((always_inline)) void chan4(int32_t acc[4], const int8_t *h,
+                                                        const int8_t *wq, uint32_t S) {
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t h02 = pk16(h[0], h[2u * S]), h13 = pk16(h[S], h[3u * S]);
+    const uint32_t w0 = ebq_cm_ld32(wq), w1 = ebq_cm_ld32(wq + 1);
+    const uint32_t q0 = ebq_cm_sxtb16(w0);
+    uint32_t p1 = ebq_cm_sxtb16(w1), p2 = ebq_cm_sxtb16_ror8(w1);
+    GROUP4(h02, h13, 0u, q0 << 16, p1 << 16, q0, p1); /* taps -3 .. -1 are zeros */
+#pragma GCC unroll 6
+    for (uint32_t m = 4u; m < 28u; m += 4u) { /* groups 1 .. 6 */
+        h02 = pk16(h[m * S], h[(m + 2u) * S]), h13 = pk16(h[(m + 1u) * S], h[(m + 3u) * S]);
+        const uint32_t wm = ebq_cm_ld32(wq + m - 1u), wn = ebq_cm_ld32(wq + m + 1u);
+        const uint32_t pm1 = ebq_cm_sxtb16(wm), p0 = ebq_cm_sxtb16_ror8(wm);
+        const uint32_t n1 = ebq_cm_sxtb16(wn), n2 = ebq_cm_sxtb16_ror8(wn);
+        GROUP4(h02, h13, p1, p2, pm1, p0, n1);
+        p1 = n1, p2 = n2;
+    }
+    /* group 7 (m = 28): P[29] from the word at tap 28, not 29 (no tap 32) */
+    h02 = pk16(h[28u * S], h[30u * S]), h13 = pk16(h[29u * S], h[31u * S]);
+    const uint32_t w27 = ebq_cm_ld32(wq + 27), w28 = ebq_cm_ld32(wq + 28);
+    const uint32_t p27 = ebq_cm_sxtb16(w27), p28 = ebq_cm_sxtb16_ror8(w27);
+    const uint32_t p29 = ebq_cm_sxtb16_ror8(w28);
+    GROUP4(h02, h13, p1, p2, p27, p28, p29);
+    /* group 8 (m = 32): P[30] = (w30, 0), P[31] = (w31, 0), P[32] = P[33] = 0; row 35 does
+     * not exist and would meet tap 32 or 33 only: h13 is row 33 alone (its high half, the
+     * sign, meets 0) */
+    h02 = pk16(h[32u * S], h[34u * S]), h13 = (uint32_t)(int32_t)h[33u * S];
+    const uint32_t p30 = p28 >> 16, p31 = p29 >> 16;
+    a1 = ebq_cm_smlad(h02, p31, a1);
+    a2 = ebq_cm_smlad(h02, p30, a2), a2 = ebq_cm_smlad(h13, p31, a2);
+    a3 = ebq_cm_smlad(h02, p29, a3), a3 = ebq_cm_smlad(h13, p30, a3);
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* c[i][ch] <- acc[i] in the ref's float order (c: 4 rows of D4) */
+static inline __attribute__((always_inline)) void store4(float *restrict c, uint32_t ch,
+                                                         const int32_t acc[4], float h_scale,
+                                                         const ebq_qtensor *restrict w) {
+    const float sa = ebq_cm_f16(w->scale[ch]), b = w->bias[ch];
+    float f;
+    f = (0.0f + (float)acc[0] * sa) * h_scale, c[ch] = f + b;
+    f = (0.0f + (float)acc[1] * sa) * h_scale, c[D4 + ch] = f + b;
+    f = (0.0f + (float)acc[2] * sa) * h_scale, c[2u * D4 + ch] = f + b;
+    f = (0.0f + (float)acc[3] * sa) * h_scale, c[3u * D4 + ch] = f + b;
+}
+
+/* rows t .. t+3, t >= 31: the window is H itself */
 static __attribute__((noinline)) void rows4(float *restrict c, const int8_t *restrict H,
                                             uint32_t t, float h_scale,
                                             const ebq_qtensor *restrict w) {
     const int8_t *row0 = H + (size_t)(t - (K4 - 1u)) * D4;
     for (uint32_t ch = 0; ch < D4; ch++) {
-        const int8_t *wq = w->q + (size_t)ch * K4;
-        const int8_t *h = row0 + ch;
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        uint32_t h02 = pk16(h[0], h[2u * D4]), h13 = pk16(h[D4], h[3u * D4]);
-        const uint32_t w0 = ebq_cm_ld32(wq), w1 = ebq_cm_ld32(wq + 1);
-        const uint32_t q0 = ebq_cm_sxtb16(w0);
-        uint32_t p1 = ebq_cm_sxtb16(w1), p2 = ebq_cm_sxtb16_ror8(w1);
-        GROUP4(h02, h13, 0u, q0 << 16, p1 << 16, q0, p1); /* taps -3 .. -1 are zeros */
-#pragma GCC unroll 6
-        for (uint32_t m = 4u; m < 28u; m += 4u) { /* groups 1 .. 6 */
-            h02 = pk16(h[m * D4], h[(m + 2u) * D4]), h13 = pk16(h[(m + 1u) * D4], h[(m + 3u) * D4]);
-            const uint32_t wm = ebq_cm_ld32(wq + m - 1u), wn = ebq_cm_ld32(wq + m + 1u);
-            const uint32_t pm1 = ebq_cm_sxtb16(wm), p0 = ebq_cm_sxtb16_ror8(wm);
-            const uint32_t n1 = ebq_cm_sxtb16(wn), n2 = ebq_cm_sxtb16_ror8(wn);
-            GROUP4(h02, h13, p1, p2, pm1, p0, n1);
-            p1 = n1, p2 = n2;
+        int32_t acc[4];
+        chan4(acc, row0 + ch, w->q + (size_t)ch * K4, D4);
+        store4(c, ch, acc, h_scale, w);
+    }
+}
+
+/* rows t .. t+3, t < 31: the window, rows before row 0 as zeros, copied per block of CB
+ * channels to the stack (35 x 16 bytes); the taps that meet the zeros cost as the others */
+#define CB 16u
+static __attribute__((noinline)) void rows4_first(float *restrict c, const int8_t *restrict H,
+                                                  uint32_t t, float h_scale,
+                                                  const ebq_qtensor *restrict w) {
+    uint32_t win[(K4 + 3u) * CB / 4u]; /* [m][CB] */
+    const uint32_t z = K4 - 1u - t;    /* rows m < z fall before row 0 */
+    memset(win, 0, z * CB);
+    for (uint32_t c0 = 0; c0 < D4; c0 += CB) {
+        for (uint32_t m = z; m < K4 + 3u; m++)
+            memcpy(&win[m * (CB / 4u)], H + (size_t)(m - z) * D4 + c0, CB);
+        for (uint32_t ch = 0; ch < CB; ch++) {
+            int32_t acc[4];
+            chan4(acc, (const int8_t *)win + ch, w->q + (size_t)(c0 + ch) * K4, CB);
+            store4(c, c0 + ch, acc, h_scale, w);
         }
-        /* group 7 (m = 28): P[29] from the word at tap 28, not 29 (no tap 32) */
-        h02 = pk16(h[28u * D4], h[30u * D4]), h13 = pk16(h[29u * D4], h[31u * D4]);
-        const uint32_t w27 = ebq_cm_ld32(wq + 27), w28 = ebq_cm_ld32(wq + 28);
-        const uint32_t p27 = ebq_cm_sxtb16(w27), p28 = ebq_cm_sxtb16_ror8(w27);
-        const uint32_t p29 = ebq_cm_sxtb16_ror8(w28);
-        GROUP4(h02, h13, p1, p2, p27, p28, p29);
-        /* group 8 (m = 32): P[30] = (w30, 0), P[31] = (w31, 0), P[32] = P[33] = 0; row 35 does
-         * not exist and would meet tap 32 or 33 only: h13 is row 33 alone (its high half, the
-         * sign, meets 0) */
-        h02 = pk16(h[32u * D4], h[34u * D4]), h13 = (uint32_t)(int32_t)h[33u * D4];
-        const uint32_t p30 = p28 >> 16, p31 = p29 >> 16;
-        a1 = ebq_cm_smlad(h02, p31, a1);
-        a2 = ebq_cm_smlad(h02, p30, a2), a2 = ebq_cm_smlad(h13, p31, a2);
-        a3 = ebq_cm_smlad(h02, p29, a3), a3 = ebq_cm_smlad(h13, p30, a3);
-        const float sa = ebq_cm_f16(w->scale[ch]), b = w->bias[ch];
-        float f;
-        f = (0.0f + (float)a0 * sa) * h_scale, c[ch] = f + b;
-        f = (0.0f + (float)a1 * sa) * h_scale, c[D4 + ch] = f + b;
-        f = (0.0f + (float)a2 * sa) * h_scale, c[2u * D4 + ch] = f + b;
-        f = (0.0f + (float)a3 * sa) * h_scale, c[3u * D4 + ch] = f + b;
     }
 }
 
@@ -180,8 +214,11 @@ void ebq_dwconv_q8(float *restrict c, const int8_t *restrict H, const uint16_t *
     const int fast = a == 1u && w->n_blocks == 1u && d % 2u == 0u;
     for (uint32_t i = 0; i < n;) {
         float *ci = c + (size_t)i * rows;
-        if (fast && n - i >= 4u && d == D4 && w->cols == K4 && t + i >= K4 - 1u) {
-            rows4(ci, H, t + i, h_scale, w);
+        if (fast && n - i >= 4u && d == D4 && w->cols == K4) {
+            if (t + i >= K4 - 1u)
+                rows4(ci, H, t + i, h_scale, w);
+            else
+                rows4_first(ci, H, t + i, h_scale, w);
             i += 4u;
         } else if (fast && n - i >= 2u) {
             rows2(ci, ci + rows, H, t + i, d, h_scale, w);
