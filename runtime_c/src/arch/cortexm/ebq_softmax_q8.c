@@ -61,7 +61,15 @@ int32_t ebq_softmax_q8(int16_t *restrict e, const float *restrict s,
     if (T == 0u) return 0;
     if (!any_masked(segs, T)) {
         float mx = s[0];
-        for (uint32_t j = 1; j < T; j++)
+        uint32_t j = 1;
+        for (; j + 4u <= T; j += 4u) { /* four keys per pass, in key order (ties: the first) */
+            const float s0 = s[j], s1 = s[j + 1u], s2 = s[j + 2u], s3 = s[j + 3u];
+            if (s0 > mx) mx = s0;
+            if (s1 > mx) mx = s1;
+            if (s2 > mx) mx = s2;
+            if (s3 > mx) mx = s3;
+        }
+        for (; j < T; j++)
             if (s[j] > mx) mx = s[j];
         return numerators(e, s, segs, T, mx, 0);
     }
