@@ -84,8 +84,10 @@ static inline __attribute__((always_inline)) void keys14_body(float *restrict s,
             STEP4(0u); STEP4(1u); STEP4(2u); STEP4(3u);
             STEP4(4u); STEP4(5u); STEP4(6u); STEP4(7u);
         }
-        s[j] = (float)a0 * qs0, s[T + j] = (float)a1 * qs1;
-        s[2u * T + j] = (float)a2 * qs2, s[3u * T + j] = (float)a3 * qs3;
+        /* one pointer, the rows at run-time offsets (GCC kept four, spilled to the stack) */
+        float *sj = EBQ_CM_OPAQUE(s) + j;
+        sj[0] = (float)a0 * qs0, sj[T] = (float)a1 * qs1;
+        sj[2u * T] = (float)a2 * qs2, sj[3u * T] = (float)a3 * qs3;
     }
 }
 
