@@ -206,13 +206,13 @@ static void sums22(float *a0, float *a1, /* may alias */
  * pair in order, 4 numerator words per pair; else the listed pairs, 5 words (+ the byte
  * offset of the pair's first row). On Cortex-M the loop is one asm block: 8 sums, 2 pointers
  * and 4 temporaries fill the 14 allocatable registers (GCC's own allocation spilled sums);
- * 15 (dense) or 17 (listed) instructions per 16 MACs, + 4 of loop per 64. Its own function so that nothing else
- * needs a register around the asm. */
+ * 15 (dense) or 17 (listed) instructions per 16 MACs, + 4 of loop per 128. Its own function
+ * so that nothing else needs a register around the asm. */
 static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
                                             const uint32_t *ew, uint32_t np, int dense) {
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;
     const uint32_t words = dense ? 4u : 5u;
-    for (uint32_t r = np & 3u; r; r--) { /* np % 4 pairs here, then four per loop pass */
+    for (uint32_t r = np & 7u; r; r--) { /* np % 8 pairs here, then eight per loop pass */
         if (dense) {
             PAIR4C(h, h + D4);
             h += 2u * D4;
@@ -221,13 +221,13 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
         }
         ew += words;
     }
-    const uint32_t *end = ew + words * (np & ~3u);
+    const uint32_t *end = ew + words * (np & ~7u);
     /* GCC only: the asm loop takes 13 core registers, more than clang leaves to inline asm (it
      * keeps r7 as the frame pointer); clang compiles the C loop below, with the same sums */
 #if EBQ_CM_NATIVE && defined(__GNUC__) && !defined(__clang__)
     uint32_t t0, t1, t2, t3;
-/* four pairs per pass (BODY: the loop's 4 instructions over 64 MACs), the list pointer moved
- * on by STEP bytes, until end */
+/* eight pairs per pass (BODY: the loop's 4 instructions over 128 MACs), the list pointer
+ * moved on by STEP bytes, until end */
 #define EBQ_SUMS4_LOOP(BODY, STEP)                                                         \
     __asm__ volatile("1:\n\t" BODY "adds %[ew], %[ew], #" #STEP "\n\t"                     \
                      "ldr %[t0], %[end]\n\t"                                                \
@@ -238,10 +238,13 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
                      : "cc", "memory")
     if (ew != end && dense)
         EBQ_SUMS4_LOOP(EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) EBQ_DENSE_ASM(32, 512)
-                       EBQ_DENSE_ASM(48, 768) "add %[h], %[h], #1024\n\t", 64);
+                       EBQ_DENSE_ASM(48, 768) EBQ_DENSE_ASM(64, 1024) EBQ_DENSE_ASM(80, 1280)
+                       EBQ_DENSE_ASM(96, 1536) EBQ_DENSE_ASM(112, 1792)
+                       "add %[h], %[h], #2048\n\t", 128);
     else if (ew != end)
         EBQ_SUMS4_LOOP(EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20) EBQ_LISTED_ASM(40)
-                       EBQ_LISTED_ASM(60), 80);
+                       EBQ_LISTED_ASM(60) EBQ_LISTED_ASM(80) EBQ_LISTED_ASM(100)
+                       EBQ_LISTED_ASM(120) EBQ_LISTED_ASM(140), 160);
 #undef EBQ_SUMS4_LOOP
 #else
     for (; ew != end; ew += words) {
