@@ -285,6 +285,19 @@ def test_rowwise_kernels_match_ref(libs):
     assert np.array_equal(bits(res[0]), bits(res[1]))
 
 
+def test_silu_fast_range_matches_ref(libs):
+    """SiLU on 2^20 floats spread over |v| <= 17.5 by their bits (the fast path's range and its
+    edge at 17, subnormals, +-0), both signs, bit for bit."""
+    u = np.linspace(0, 0x418C0000, 1 << 19, dtype=np.uint64).astype(np.uint32)
+    x = np.concatenate([u, u | np.uint32(0x80000000)]).view(np.float32)
+    res = []
+    for lib in libs.values():
+        v = x.copy()
+        lib.ebq_silu_inplace(ptr(v), len(v))
+        res.append(v)
+    assert np.array_equal(bits(res[0]), bits(res[1]))
+
+
 # ------------------------------------------------------------------------------ end to end
 
 E2E_CFG = dict(vocab_size=400, max_len=48, d_model=128, reduced_dim=16, n_layers=2,
