@@ -212,41 +212,38 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
                                             const uint32_t *ew, uint32_t np, int dense) {
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;
     const uint32_t words = dense ? 4u : 5u;
-    for (uint32_t r = np & 7u; r; r--) { /* np % 8 pairs here, then eight per loop pass */
-        if (dense) {
-            PAIR4C(h, h + D4);
-            h += 2u * D4;
-        } else {
-            PAIR4C(h + ew[4], h + ew[4] + D4);
-        }
-        ew += words;
-    }
-    const uint32_t *end = ew + words * (np & ~7u);
+    const uint32_t *mid = ew + words * (np & 7u); /* np % 8 pairs one by one, then by 8 */
+    const uint32_t *end = mid + words * (np & ~7u);
     /* GCC only: the asm loop takes 13 core registers, more than clang leaves to inline asm (it
      * keeps r7 as the frame pointer); clang compiles the C loop below, with the same sums */
 #if EBQ_CM_NATIVE && defined(__GNUC__) && !defined(__clang__)
     uint32_t t0, t1, t2, t3;
-/* eight pairs per pass (BODY: the loop's 4 instructions over 128 MACs), the list pointer
- * moved on by STEP bytes, until end */
-#define EBQ_SUMS4_LOOP(BODY, STEP)                                                         \
+/* BODY per pass (the loop's 4 instructions: over 128 MACs in the eight-pair loop), the list
+ * pointer moved on by STEP bytes, until STOP */
+#define EBQ_SUMS4_LOOP(STOP, BODY, STEP)                                                   \
     __asm__ volatile("1:\n\t" BODY "adds %[ew], %[ew], #" #STEP "\n\t"                     \
-                     "ldr %[t0], %[end]\n\t"                                                \
+                     "ldr %[t0], %[stop]\n\t"                                               \
                      "cmp %[ew], %[t0]\n\t"                                                 \
                      "bne 1b"                                                              \
                      : EBQ_SUMS4_OUT                                                       \
-                     : [end] "m"(end)                                                      \
+                     : [stop] "m"(STOP)                                                    \
                      : "cc", "memory")
+    if (ew != mid && dense)
+        EBQ_SUMS4_LOOP(mid, EBQ_DENSE_ASM(0, 0) "add %[h], %[h], #256\n\t", 16);
+    else if (ew != mid)
+        EBQ_SUMS4_LOOP(mid, EBQ_LISTED_ASM(0), 20);
     if (ew != end && dense)
-        EBQ_SUMS4_LOOP(EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) EBQ_DENSE_ASM(32, 512)
+        EBQ_SUMS4_LOOP(end, EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) EBQ_DENSE_ASM(32, 512)
                        EBQ_DENSE_ASM(48, 768) EBQ_DENSE_ASM(64, 1024) EBQ_DENSE_ASM(80, 1280)
                        EBQ_DENSE_ASM(96, 1536) EBQ_DENSE_ASM(112, 1792)
                        "add %[h], %[h], #2048\n\t", 128);
     else if (ew != end)
-        EBQ_SUMS4_LOOP(EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20) EBQ_LISTED_ASM(40)
+        EBQ_SUMS4_LOOP(end, EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20) EBQ_LISTED_ASM(40)
                        EBQ_LISTED_ASM(60) EBQ_LISTED_ASM(80) EBQ_LISTED_ASM(100)
                        EBQ_LISTED_ASM(120) EBQ_LISTED_ASM(140), 160);
 #undef EBQ_SUMS4_LOOP
 #else
+    (void)mid;
     for (; ew != end; ew += words) {
         if (dense) {
             PAIR4C(h, h + D4);
