@@ -202,14 +202,18 @@ static void sums22(float *a0, float *a1, /* may alias */
         [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
 #endif
 
-/* acc[q][ch] (ch: c, c+1) over np key pairs of the four queries, h = H + c. dense: every
+/* The sums [q][ch] (ch: c, c+1) over np key pairs of the four queries, h = H + c. dense: every
  * pair in order, 4 numerator words per pair; else the listed pairs, 5 words (+ the byte
  * offset of the pair's first row). On Cortex-M the loop is one asm block: 8 sums, 2 pointers
  * and 4 temporaries fill the 14 allocatable registers (GCC's own allocation spilled sums);
  * 15 (dense) or 17 (listed) instructions per 16 MACs, + 4 of loop per 128. Its own function
- * so that nothing else needs a register around the asm. */
-static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
-                                            const uint32_t *ew, uint32_t np, int dense) {
+ * so that nothing else needs a register around the asm. out[q][c, c+1] (rows of D4) <- the
+ * sums (+ el[q] hl[c, c+1]: the last key of an odd T, el = NULL if even) times az[q]. */
+static __attribute__((noinline)) void sums4(float *restrict out, const int8_t *h,
+                                            const uint32_t *ew, uint32_t np, int dense,
+                                            const float *restrict az,
+                                            const int32_t *restrict el,
+                                            const int8_t *restrict hl) {
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;
     const uint32_t words = dense ? 4u : 5u;
     const uint32_t *mid = ew + words * (np & 7u); /* np % 8 pairs one by one, then by 8 */
@@ -253,8 +257,16 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
         }
     }
 #endif
-    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
-    acc[4] = a20, acc[5] = a21, acc[6] = a30, acc[7] = a31;
+    if (el) { /* the last key of an odd T, row hl */
+        const int32_t h0 = hl[0], h1 = hl[1];
+        a00 += el[0] * h0, a01 += el[0] * h1, a10 += el[1] * h0, a11 += el[1] * h1;
+        a20 += el[2] * h0, a21 += el[2] * h1, a30 += el[3] * h0, a31 += el[3] * h1;
+    }
+    /* the float epilogue here, while the sums are still in registers */
+    out[0] = (float)a00 * az[0], out[1] = (float)a01 * az[0];
+    out[D4] = (float)a10 * az[1], out[D4 + 1u] = (float)a11 * az[1];
+    out[2u * D4] = (float)a20 * az[2], out[2u * D4 + 1u] = (float)a21 * az[2];
+    out[3u * D4] = (float)a30 * az[3], out[3u * D4 + 1u] = (float)a31 * az[3];
 }
 
 /* a[q][c] = sum_j e[q][j] H[j][c] * az[q] for the four rows q (numerators stride T, outputs
@@ -282,18 +294,10 @@ static __attribute__((noinline)) void sums42(float *a, const int16_t *restrict e
         }
     }
     const int8_t *hl = H + (size_t)(T - 1u) * D4;
-    for (uint32_t c = 0; c < D4; c += 2u) {
-        int32_t acc[8]; /* [query][channel c, c+1] */
-        sums4(acc, H + c, ew, dense ? pairs : np, dense);
-        for (uint32_t q = 0; q < 4u; q++) {
-            if (odd) {
-                const int32_t el = e[(size_t)q * T + T - 1u];
-                acc[2u * q] += el * hl[c], acc[2u * q + 1u] += el * hl[c + 1u];
-            }
-            a[(size_t)q * D4 + c] = (float)acc[2u * q] * az[q];
-            a[(size_t)q * D4 + c + 1u] = (float)acc[2u * q + 1u] * az[q];
-        }
-    }
+    const int32_t el[4] = {odd ? e[T - 1u] : 0, odd ? e1[T - 1u] : 0, odd ? e2[T - 1u] : 0,
+                           odd ? e3[T - 1u] : 0};
+    for (uint32_t c = 0; c < D4; c += 2u)
+        sums4(a + c, H + c, ew, dense ? pairs : np, dense, az, odd ? el : 0, hl + c);
 }
 
 /* a[n][d] <- e[n][T] . H[T][d] / Z[n] (+ float outlier channels) */
