@@ -274,30 +274,36 @@ static __attribute__((noinline)) void sums4(float *restrict out, const int8_t *h
 static __attribute__((noinline)) void sums42(float *a, const int16_t *restrict e,
                                              const float az[4], const int8_t *restrict H,
                                              uint32_t T) {
-    uint32_t ew[5u * (MAXT / 2u)];
+    /* the dense list (4 words per pair) at ew + pairs + 5, built first; the listed one (5 words
+     * per non-zero pair) from ew on, built from it only when it pays: its entry k ends at word
+     * 5k + 5 <= pairs + 5 + 4(k + 1), before the dense entries not read yet */
+    uint32_t ew[5u * (MAXT / 2u) + 5u];
     const uint32_t pairs = T / 2u, odd = T & 1u; /* the last key of an odd T, alone */
     const int16_t *e1 = e + T, *e2 = e1 + T, *e3 = e2 + T;
-    uint32_t np = 0;
-    for (uint32_t p = 0; p < pairs; p++)
-        np += (ebq_cm_ld32(e + 2u * p) | ebq_cm_ld32(e1 + 2u * p) | ebq_cm_ld32(e2 + 2u * p) |
-               ebq_cm_ld32(e3 + 2u * p)) != 0u;
-    /* a listed pair costs 17 instructions, one of the dense walk 15 */
-    const int dense = 17u * np >= 15u * pairs;
-    uint32_t *w = ew;
+    uint32_t *dw = ew + pairs + 5u, np = 0;
     for (uint32_t p = 0; p < pairs; p++) {
         const uint32_t w0 = ebq_cm_ld32(e + 2u * p), w1 = ebq_cm_ld32(e1 + 2u * p);
         const uint32_t w2 = ebq_cm_ld32(e2 + 2u * p), w3 = ebq_cm_ld32(e3 + 2u * p);
-        if (dense) {
-            w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w += 4;
-        } else if ((w0 | w1 | w2 | w3) != 0u) {
-            w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w[4] = 2u * p * D4, w += 5;
+        dw[4u * p] = w0, dw[4u * p + 1u] = w1, dw[4u * p + 2u] = w2, dw[4u * p + 3u] = w3;
+        np += (w0 | w1 | w2 | w3) != 0u;
+    }
+    /* a listed pair costs 17 instructions, one of the dense walk 15 */
+    const int dense = 17u * np >= 15u * pairs;
+    if (!dense) {
+        uint32_t *w = ew;
+        for (uint32_t p = 0; p < pairs; p++) {
+            const uint32_t w0 = dw[4u * p], w1 = dw[4u * p + 1u];
+            const uint32_t w2 = dw[4u * p + 2u], w3 = dw[4u * p + 3u];
+            if ((w0 | w1 | w2 | w3) != 0u)
+                w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w[4] = 2u * p * D4, w += 5;
         }
     }
     const int8_t *hl = H + (size_t)(T - 1u) * D4;
     const int32_t el[4] = {odd ? e[T - 1u] : 0, odd ? e1[T - 1u] : 0, odd ? e2[T - 1u] : 0,
                            odd ? e3[T - 1u] : 0};
     for (uint32_t c = 0; c < D4; c += 2u)
-        sums4(a + c, H + c, ew, dense ? pairs : np, dense, az, odd ? el : 0, hl + c);
+        sums4(a + c, H + c, dense ? dw : ew, dense ? pairs : np, dense, az, odd ? el : 0,
+              hl + c);
 }
 
 /* a[n][d] <- e[n][T] . H[T][d] / Z[n] (+ float outlier channels) */
