@@ -17,16 +17,7 @@
 static inline float exp_mid_neg(float x, uint32_t b, float nl2e, const ebq_cm_exp_consts *k) {
     const float half = ebq_f32_from_bits((b & 0x80000000u) ^ 0xBF000000u); /* +-0.5, -x's sign */
     const int32_t n = ebq_cm_cvt_sat(x * nl2e + half);
-    const float nf = (float)n;
-    float r = ebq_cm_mls(-x, nf, k->ln2_hi);
-    r = ebq_cm_mls(r, nf, k->ln2_lo);
-    float p = k->c6;
-    p = k->c5 + r * p;
-    p = k->c4 + r * p;
-    p = k->c3 + r * p;
-    p = k->half + r * p;
-    p = k->one + r * p;
-    p = k->one + r * p;
+    const float p = ebq_cm_exp_poly(-x, (float)n, k);
     return ebq_f32_from_bits(ebq_f32_bits(p) + ((uint32_t)n << 23));
 }
 
