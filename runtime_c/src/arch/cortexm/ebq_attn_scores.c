@@ -115,6 +115,7 @@ static inline __attribute__((always_inline)) void keys14_body(float *restrict s,
         const uint32_t *qw = EBQ_CM_OPAQUE(qw0); /* else GCC hoists the queries */
         const int8_t *h = hp;
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        (void)k128;
 #if EBQ_K14_ASM
         if (k128) {
             int32_t acc[4];
