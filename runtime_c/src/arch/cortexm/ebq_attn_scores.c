@@ -75,26 +75,37 @@ static __attribute__((noinline)) void pairs22(float *restrict s0, float *restric
     "ldrd %[xa], %[xb], [%[qw], #" #g "*64+" #hf "*32+" #q "*8]\n\t"                       \
     "smlad %[" #a "], %[" #kw "], %[xa], %[" #a "]\n\t"                                    \
     "smlad %[" #a "], %[o], %[xb], %[" #a "]\n\t"
+/* the first step of a sum: SMUAD (no accumulator to clear) */
+#define K14_Q0(q, a)                                                                       \
+    "ldrd %[xa], %[xb], [%[qw], #" #q "*8]\n\t"                                            \
+    "smuad %[" #a "], %[k0], %[xa]\n\t"                                                    \
+    "smlad %[" #a "], %[o], %[xb], %[" #a "]\n\t"
+#define K14_SPLIT(kw) "sxtb16 %[o], %[" #kw "], ror #8\n\t" "sxtb16 %[" #kw "], %[" #kw "]\n\t"
 #define K14_W(g, hf, kw)                                                                   \
-    "sxtb16 %[o], %[" #kw "], ror #8\n\t"                                                  \
-    "sxtb16 %[" #kw "], %[" #kw "]\n\t" K14_Q(g, hf, 0, a0, kw) K14_Q(g, hf, 1, a1, kw)    \
-        K14_Q(g, hf, 2, a2, kw) K14_Q(g, hf, 3, a3, kw)
+    K14_SPLIT(kw) K14_Q(g, hf, 0, a0, kw) K14_Q(g, hf, 1, a1, kw) K14_Q(g, hf, 2, a2, kw)  \
+        K14_Q(g, hf, 3, a3, kw)
 #define K14_G(g) "ldrd %[k0], %[k1], [%[h], #" #g "*8]\n\t" K14_W(g, 0, k0) K14_W(g, 1, k1)
+#define K14_G0                                                                             \
+    "ldrd %[k0], %[k1], [%[h]]\n\t" K14_SPLIT(k0) K14_Q0(0, a0) K14_Q0(1, a1) K14_Q0(2, a2) \
+        K14_Q0(3, a3) K14_W(0, 1, k1)
 static inline __attribute__((always_inline)) void key128_asm(int32_t acc[4],
                                                              const int8_t *h,
                                                              const uint32_t *qw) {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int32_t a0, a1, a2, a3;
     uint32_t k0, k1, o, xa, xb;
-    __asm__(K14_G(0) K14_G(1) K14_G(2) K14_G(3) K14_G(4) K14_G(5) K14_G(6) K14_G(7)
+    __asm__(K14_G0 K14_G(1) K14_G(2) K14_G(3) K14_G(4) K14_G(5) K14_G(6) K14_G(7)
             K14_G(8) K14_G(9) K14_G(10) K14_G(11) K14_G(12) K14_G(13) K14_G(14) K14_G(15)
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [k0] "=&r"(k0),
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [k0] "=&r"(k0),
               [k1] "=&r"(k1), [o] "=&r"(o), [xa] "=&r"(xa), [xb] "=&r"(xb)
             : [h] "r"(h), [qw] "r"(qw)
             : "memory");
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
+#undef K14_G0
 #undef K14_G
 #undef K14_W
+#undef K14_SPLIT
+#undef K14_Q0
 #undef K14_Q
 #else
 #define EBQ_K14_ASM 0
