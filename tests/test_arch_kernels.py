@@ -9,9 +9,13 @@ No timing is asserted anywhere (make bench measures speed).
 
 from __future__ import annotations
 
+import re
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
-from embbert.cbuild import build_shared
+from embbert.cbuild import RUNTIME, build_shared
 from embbert.quant import numerics as nm
 from embbert.quant.quantize import quantize_blocks, quantize_dwconv
 
@@ -156,13 +160,17 @@ def test_attention_matches_ref(libs, T, d, n_o, masked, n):
         assert np.array_equal(bits(ar), bits(ac))
 
 
-# d, a, k, outliers, T: every t from 0 (the causal start: taps before row 0), k % 4 != 0,
-# k < 4, several blocks of taps and a > 1 (reference loops)
+# d, a, k, outliers, T: every t from 0 (the causal start: taps before row 0) with 2, 3 and 4
+# rows per call (the four-row path of the default shape), k % 4 != 0, k < 4, several blocks
+# of taps and a > 1 (reference loops), the default shape at short and odd T
 @pytest.mark.parametrize("d,a,k,n_o,T", [(128, 1, 32, 0, 80), (16, 1, 4, 1, 12),
                                           (8, 2, 5, 1, 9), (32, 1, 40, 2, 50),
                                           (18, 1, 8, 0, 20), (16, 3, 32, 1, 3),
                                           (16, 1, 7, 0, 12), (4, 1, 3, 1, 6),
-                                          (128, 1, 32, 2, 36), (10, 1, 30, 0, 34)])
+                                          (128, 1, 32, 2, 36), (10, 1, 30, 0, 34),
+                                          (128, 1, 32, 0, 1), (128, 1, 32, 1, 2),
+                                          (128, 1, 32, 0, 3), (128, 1, 32, 0, 31),
+                                          (128, 1, 32, 1, 33), (128, 1, 32, 0, 256)])
 def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
     idx = np.sort(RNG.choice(d, n_o, replace=False)).astype(np.uint16)
     t = quantize_dwconv(RNG.normal(0, 0.3, (a * d, k)), RNG.normal(0, 0.1, a * d), idx, a)
@@ -172,13 +180,13 @@ def test_dwconv_matches_ref(libs, d, a, k, n_o, T):
     keep: list = []
     ts = qtensor_struct(t, keep)
     for t0 in range(0, T):
-        n = min(T - t0, 1 + t0 % 4)   # 1 .. 4 output rows (the forward pass's EBQ_ROWS)
-        (cr,), _ = (r := both(libs, "ebq_dwconv_q8",
-                              lambda n=n: [np.zeros((n, a * d), np.float32)],
-                              ptr(H), ptr(HO), HO.shape[1], t0, n, d, a, float(5.0 / 127),
-                              ts))[0]
-        (cc,), _ = r[1]
-        assert np.array_equal(bits(cr), bits(cc)), t0
+        for n in sorted({min(n, T - t0) for n in (1, 2, 3, 4)}):
+            (cr,), _ = (r := both(libs, "ebq_dwconv_q8",
+                                  lambda n=n: [np.zeros((n, a * d), np.float32)],
+                                  ptr(H), ptr(HO), HO.shape[1], t0, n, d, a, float(5.0 / 127),
+                                  ts))[0]
+            (cc,), _ = r[1]
+            assert np.array_equal(bits(cr), bits(cc)), (t0, n)
 
 
 def test_softmax_odd_scores_match_ref(libs):
@@ -194,6 +202,52 @@ def test_softmax_odd_scores_match_ref(libs):
                                        ptr(s), ptr(segs), T))[0]
                 (ec,), zc = r[1]
                 assert np.array_equal(er, ec) and zr == zc, (T, s, segs)
+
+
+E127_TAB = RUNTIME / "src" / "arch" / "cortexm" / "ebq_e127_tab.h"
+
+
+def e127_drops() -> np.ndarray:
+    """The bits u of -x where the cortexm softmax table says e(x) drops (ebq_e127_tab.h)."""
+    text = E127_TAB.read_text()
+    shift, b0 = (int(re.search(rf"#define EBQ_E127_{k} (\w+)u", text)[1], 0)
+                 for k in ("SHIFT", "B0"))
+    body = text[text.index("{"):text.index("}")]
+    entries = [int(h, 16) for h in re.findall(r"0x([0-9a-f]+)u", body)]
+    low = [(e & 0xFFFFFF) + 1 for e in entries]  # entry = (e << 24) + drop - 1
+    return np.array([((b0 + i) << shift) + d for i, d in enumerate(low) if d < 1 << shift],
+                    np.uint32)
+
+
+def test_softmax_table_is_what_its_generator_writes(tmp_path):
+    """ebq_e127_tab.h is the output of ebq_gen_e127.c, which checks every float x in
+    [-5.6, 0] against the ref's ebq_exp (exits non-zero if the step function has a rise, a step
+    of 2 or two steps in one bucket)."""
+    from embbert.cbuild import build_host_tool
+    exe = build_host_tool(tmp_path / "gen", [RUNTIME / "tools" / "ebq_gen_e127.c",
+                                             RUNTIME / "src" / "ref" / "ebq_exp.c"],
+                          runtime=False)
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == E127_TAB.read_text()
+
+
+def test_softmax_numerators_at_every_table_step(libs):
+    """Scores one float either side of each of the 127 steps of sat_i8(127 exp(x)), the
+    cut at -5.6, tiny and signed-zero differences, in rows of odd lengths (kernel vs ref)."""
+    u = e127_drops()
+    assert len(u) == 127
+    x = np.concatenate([u - 1, u, u + 1, [0x40B33333, 0x40B33334, 0, 1, 0x3B000000]])
+    x = -x.astype(np.uint32).view(np.float32)
+    for T in (len(x), 31, 33, 3):
+        for shift in (0.0, 2.5):  # max 0 (x exact) and max 2.5 (x rounded by s - max)
+            s = np.r_[np.float32(shift), (x[:T - 1] + np.float32(shift))].astype(np.float32)
+            n = len(s)
+            segs = np.ones(n, np.uint8)
+            (er,), zr = (r := both(libs, "ebq_softmax_q8", lambda n=n: [np.zeros(n, np.int16)],
+                                   ptr(s), ptr(segs), n))[0]
+            (ec,), zc = r[1]
+            assert np.array_equal(er, ec) and zr == zc, (T, shift)
 
 
 def test_rowwise_kernels_match_ref(libs):
@@ -238,12 +292,24 @@ def test_rowwise_kernels_match_ref(libs):
                 assert same_bits(*both(libs, "ebq_quantize_row", out, ptr(v), n, ptr(idx), k))
     x = np.concatenate([RNG.normal(0, 6, 3000), [-100, -88, -20, 0, 16.5, 17, 20, 100,
                                                  np.inf, -np.inf]]).astype(np.float32)
+    assert silu_same(libs, x)
+
+
+def silu_same(libs, x: np.ndarray) -> bool:
+    """SiLU in place on copies of x by ref and the optimized set: the same bits."""
     res = []
     for lib in libs.values():
         v = x.copy()
         lib.ebq_silu_inplace(ptr(v), len(v))
         res.append(v)
-    assert np.array_equal(bits(res[0]), bits(res[1]))
+    return bool(np.array_equal(bits(res[0]), bits(res[1])))
+
+
+def test_silu_fast_range_matches_ref(libs):
+    """SiLU on 2^20 floats spread over |v| <= 17.5 by their bits (the fast path's range and its
+    edge at 17, subnormals, +-0), both signs, bit for bit."""
+    u = np.linspace(0, 0x418C0000, 1 << 19, dtype=np.uint64).astype(np.uint32)
+    assert silu_same(libs, np.concatenate([u, u | np.uint32(0x80000000)]).view(np.float32))
 
 
 # ------------------------------------------------------------------------------ end to end
@@ -325,3 +391,29 @@ def test_qemu_cortexm_logits_equal_simulation(e2e_model, board):
         for (ids, segs), ref in zip(seqs, want, strict=True):
             got = np.array(dev.infer(ids.tolist(), segs.tolist()).logits, np.float32)
             assert np.array_equal(bits(got), bits(ref)), (len(ids), got, ref)
+
+
+ATTN_CHECK_FW = Path(__file__).parent / "c" / "attn_check_fw.c"
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+def test_qemu_attention_and_conv_kernels_match_ref(board, tmp_path):
+    """tests/c/attn_check_fw.c built with the ref and with the cortexm kernels and run on the
+    emulated board: the same output bytes in every case (scores, softmax, softmax @ V, conv,
+    SiLU at T = 1 .. 256 and 1 .. 4 rows). The assembly paths meet the ref here (the host
+    tests run their C twins)."""
+    import shutil
+
+    from embbert.cbuild import build_program
+    from embbert.perf.counts import run_bench_elf
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    out = {}
+    for kernels in ("ref", "cortexm"):
+        elf = build_program(board, tmp_path / kernels / "check.elf", [ATTN_CHECK_FW],
+                            kernels=kernels, kernels_only=True)
+        out[kernels] = [ln for ln in run_bench_elf(board, elf, timeout=600.0) if ln != "END"]
+    assert len(out["ref"]) == 7 * (4 * 4 + 1)
+    for want, got in zip(out["ref"], out["cortexm"], strict=True):
+        assert want == got

@@ -65,37 +65,100 @@ static __attribute__((noinline)) void pairs22(float *restrict s0, float *restric
 /* one 4-column step of key row h x the four queries in qw (ebq_cm.h) */
 #define STEP4(k) EBQ_CM_STEP14(k, h, qw)
 
+#if EBQ_CM_NATIVE && defined(__GNUC__) && !defined(__clang__)
+#define EBQ_K14_ASM 1
+/* One key row (128 columns, word-aligned) x the four queries in asm: per 8 columns the key's
+ * two words in one LDRD, each split in place (SXTB16 ror 8 into o, then SXTB16 over the
+ * word), four LDRD of widened query pairs per word: 29 instructions per 32 MACs (GCC, given
+ * the LDRD in C, spilled). GCC only, as sums4 in ebq_attn_sum.c. */
+#define K14_Q(g, hf, q, a, kw)                                                             \
+    "ldrd %[xa], %[xb], [%[qw], #" #g "*64+" #hf "*32+" #q "*8]\n\t"                       \
+    "smlad %[" #a "], %[" #kw "], %[xa], %[" #a "]\n\t"                                    \
+    "smlad %[" #a "], %[o], %[xb], %[" #a "]\n\t"
+/* the first step of a sum: SMUAD (no accumulator to clear) */
+#define K14_Q0(q, a)                                                                       \
+    "ldrd %[xa], %[xb], [%[qw], #" #q "*8]\n\t"                                            \
+    "smuad %[" #a "], %[k0], %[xa]\n\t"                                                    \
+    "smlad %[" #a "], %[o], %[xb], %[" #a "]\n\t"
+#define K14_SPLIT(kw) "sxtb16 %[o], %[" #kw "], ror #8\n\t" "sxtb16 %[" #kw "], %[" #kw "]\n\t"
+#define K14_W(g, hf, kw)                                                                   \
+    K14_SPLIT(kw) K14_Q(g, hf, 0, a0, kw) K14_Q(g, hf, 1, a1, kw) K14_Q(g, hf, 2, a2, kw)  \
+        K14_Q(g, hf, 3, a3, kw)
+#define K14_G(g) "ldrd %[k0], %[k1], [%[h], #" #g "*8]\n\t" K14_W(g, 0, k0) K14_W(g, 1, k1)
+#define K14_G0                                                                             \
+    "ldrd %[k0], %[k1], [%[h]]\n\t" K14_SPLIT(k0) K14_Q0(0, a0) K14_Q0(1, a1) K14_Q0(2, a2) \
+        K14_Q0(3, a3) K14_W(0, 1, k1)
+static inline __attribute__((always_inline)) void key128_asm(int32_t acc[4],
+                                                             const int8_t *h,
+                                                             const uint32_t *qw) {
+    int32_t a0, a1, a2, a3;
+    uint32_t k0, k1, o, xa, xb;
+    __asm__(K14_G0 K14_G(1) K14_G(2) K14_G(3) K14_G(4) K14_G(5) K14_G(6) K14_G(7)
+            K14_G(8) K14_G(9) K14_G(10) K14_G(11) K14_G(12) K14_G(13) K14_G(14) K14_G(15)
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [k0] "=&r"(k0),
+              [k1] "=&r"(k1), [o] "=&r"(o), [xa] "=&r"(xa), [xb] "=&r"(xb)
+            : [h] "r"(h), [qw] "r"(qw)
+            : "memory");
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+#undef K14_G0
+#undef K14_G
+#undef K14_W
+#undef K14_SPLIT
+#undef K14_Q0
+#undef K14_Q
+#else
+#define EBQ_K14_ASM 0
+#endif
+
 /* s[q][j] for four queries (rows of s, stride T) and every key; d % 32 == 0. Inlined with
  * constant d for the default width: every column step is an immediate offset and the 32
- * steps unroll. */
+ * steps unroll. k128: d = 128 with word-aligned rows, the asm step. */
 static inline __attribute__((always_inline)) void keys14_body(float *restrict s,
                                                               const uint32_t *restrict qw0,
                                                               const int8_t *restrict H,
                                                               uint32_t T, uint32_t d,
-                                                              const float *restrict qs) {
+                                                              const float *restrict qs,
+                                                              int k128) {
     const float qs0 = qs[0], qs1 = qs[1], qs2 = qs[2], qs3 = qs[3];
     const int8_t *hp = H;
     for (uint32_t j = 0; j < T; j++, hp += d) {
         const uint32_t *qw = EBQ_CM_OPAQUE(qw0); /* else GCC hoists the queries */
         const int8_t *h = hp;
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        (void)k128;
+#if EBQ_K14_ASM
+        if (k128) {
+            int32_t acc[4];
+            key128_asm(acc, h, qw);
+            a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        } else
+#endif
+        {
 #pragma GCC unroll 4
-        for (uint32_t c = 0; c < d; c += 32u, h += 32, qw += 64) {
-            STEP4(0u); STEP4(1u); STEP4(2u); STEP4(3u);
-            STEP4(4u); STEP4(5u); STEP4(6u); STEP4(7u);
+            for (uint32_t c = 0; c < d; c += 32u, h += 32, qw += 64) {
+                STEP4(0u); STEP4(1u); STEP4(2u); STEP4(3u);
+                STEP4(4u); STEP4(5u); STEP4(6u); STEP4(7u);
+            }
         }
-        s[j] = (float)a0 * qs0, s[T + j] = (float)a1 * qs1;
-        s[2u * T + j] = (float)a2 * qs2, s[3u * T + j] = (float)a3 * qs3;
+        /* one pointer, the rows at run-time offsets (GCC kept four, spilled to the stack) */
+        float *sj = EBQ_CM_OPAQUE(s) + j;
+        sj[0] = (float)a0 * qs0, sj[T] = (float)a1 * qs1;
+        sj[2u * T] = (float)a2 * qs2, sj[3u * T] = (float)a3 * qs3;
     }
 }
 
 static __attribute__((noinline)) void keys14(float *restrict s, const uint32_t *restrict qw,
                                              const int8_t *restrict H, uint32_t T, uint32_t d,
                                              const float *restrict qs) {
-    if (d == 128u) /* the default d_model */
-        keys14_body(s, qw, H, T, 128u, qs);
+    /* the default d_model, on arena rows (16-byte aligned); else the C steps, with constant d
+     * where there is no asm */
+    if (d == 128u && EBQ_K14_ASM && ((uintptr_t)H & 3u) == 0u)
+        keys14_body(s, qw, H, T, 128u, qs, 1);
+    else if (d == 128u && !EBQ_K14_ASM)
+        keys14_body(s, qw, H, T, 128u, qs, 0);
     else
-        keys14_body(s, qw, H, T, d, qs);
+        keys14_body(s, qw, H, T, d, qs, 0);
 }
 
 /* one query (widened, not interleaved: 2 words per 4 columns) against key j */

@@ -202,45 +202,52 @@ static void sums22(float *a0, float *a1, /* may alias */
         [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3)
 #endif
 
-/* acc[q][ch] (ch: c, c+1) over np key pairs of the four queries, h = H + c. dense: every
+/* The sums [q][ch] (ch: c, c+1) over np key pairs of the four queries, h = H + c. dense: every
  * pair in order, 4 numerator words per pair; else the listed pairs, 5 words (+ the byte
  * offset of the pair's first row). On Cortex-M the loop is one asm block: 8 sums, 2 pointers
  * and 4 temporaries fill the 14 allocatable registers (GCC's own allocation spilled sums);
- * 15 (dense) or 17 (listed) instructions per 16 MACs. Its own function so that nothing else
- * needs a register around the asm. */
-static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
-                                            const uint32_t *ew, uint32_t np, int dense) {
+ * 15 (dense) or 17 (listed) instructions per 16 MACs, + 4 of loop per 128. Its own function
+ * so that nothing else needs a register around the asm. out[q][c, c+1] (rows of D4) <- the
+ * sums (+ el[q] hl[c, c+1]: the last key of an odd T, el = NULL if even) times az[q]. */
+static __attribute__((noinline)) void sums4(float *restrict out, const int8_t *h,
+                                            const uint32_t *ew, uint32_t np, int dense,
+                                            const float *restrict az,
+                                            const int32_t *restrict el,
+                                            const int8_t *restrict hl) {
     int32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0, a20 = 0, a21 = 0, a30 = 0, a31 = 0;
     const uint32_t words = dense ? 4u : 5u;
-    if (np & 1u) { /* an odd count: the first pair here, then two per loop step */
-        if (dense) {
-            PAIR4C(h, h + D4);
-            h += 2u * D4;
-        } else {
-            PAIR4C(h + ew[4], h + ew[4] + D4);
-        }
-        ew += words;
-    }
-    const uint32_t *end = ew + words * (np & ~1u);
+    const uint32_t *mid = ew + words * (np & 7u); /* np % 8 pairs one by one, then by 8 */
+    const uint32_t *end = mid + words * (np & ~7u);
     /* GCC only: the asm loop takes 13 core registers, more than clang leaves to inline asm (it
      * keeps r7 as the frame pointer); clang compiles the C loop below, with the same sums */
 #if EBQ_CM_NATIVE && defined(__GNUC__) && !defined(__clang__)
     uint32_t t0, t1, t2, t3;
-/* two pairs per pass (BODY), the list pointer moved on by STEP bytes, until end */
-#define EBQ_SUMS4_LOOP(BODY, STEP)                                                         \
+/* BODY per pass (the loop's 4 instructions: over 128 MACs in the eight-pair loop), the list
+ * pointer moved on by STEP bytes, until STOP */
+#define EBQ_SUMS4_LOOP(STOP, BODY, STEP)                                                   \
     __asm__ volatile("1:\n\t" BODY "adds %[ew], %[ew], #" #STEP "\n\t"                     \
-                     "ldr %[t0], %[end]\n\t"                                                \
+                     "ldr %[t0], %[stop]\n\t"                                               \
                      "cmp %[ew], %[t0]\n\t"                                                 \
                      "bne 1b"                                                              \
                      : EBQ_SUMS4_OUT                                                       \
-                     : [end] "m"(end)                                                      \
+                     : [stop] "m"(STOP)                                                    \
                      : "cc", "memory")
+    if (ew != mid && dense)
+        EBQ_SUMS4_LOOP(mid, EBQ_DENSE_ASM(0, 0) "add %[h], %[h], #256\n\t", 16);
+    else if (ew != mid)
+        EBQ_SUMS4_LOOP(mid, EBQ_LISTED_ASM(0), 20);
     if (ew != end && dense)
-        EBQ_SUMS4_LOOP(EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) "add %[h], %[h], #512\n\t", 32);
+        EBQ_SUMS4_LOOP(end, EBQ_DENSE_ASM(0, 0) EBQ_DENSE_ASM(16, 256) EBQ_DENSE_ASM(32, 512)
+                       EBQ_DENSE_ASM(48, 768) EBQ_DENSE_ASM(64, 1024) EBQ_DENSE_ASM(80, 1280)
+                       EBQ_DENSE_ASM(96, 1536) EBQ_DENSE_ASM(112, 1792)
+                       "add %[h], %[h], #2048\n\t", 128);
     else if (ew != end)
-        EBQ_SUMS4_LOOP(EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20), 40);
+        EBQ_SUMS4_LOOP(end, EBQ_LISTED_ASM(0) EBQ_LISTED_ASM(20) EBQ_LISTED_ASM(40)
+                       EBQ_LISTED_ASM(60) EBQ_LISTED_ASM(80) EBQ_LISTED_ASM(100)
+                       EBQ_LISTED_ASM(120) EBQ_LISTED_ASM(140), 160);
 #undef EBQ_SUMS4_LOOP
 #else
+    (void)mid;
     for (; ew != end; ew += words) {
         if (dense) {
             PAIR4C(h, h + D4);
@@ -250,8 +257,16 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
         }
     }
 #endif
-    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
-    acc[4] = a20, acc[5] = a21, acc[6] = a30, acc[7] = a31;
+    if (el) { /* the last key of an odd T, row hl */
+        const int32_t h0 = hl[0], h1 = hl[1];
+        a00 += el[0] * h0, a01 += el[0] * h1, a10 += el[1] * h0, a11 += el[1] * h1;
+        a20 += el[2] * h0, a21 += el[2] * h1, a30 += el[3] * h0, a31 += el[3] * h1;
+    }
+    /* the float epilogue here, while the sums are still in registers */
+    out[0] = (float)a00 * az[0], out[1] = (float)a01 * az[0];
+    out[D4] = (float)a10 * az[1], out[D4 + 1u] = (float)a11 * az[1];
+    out[2u * D4] = (float)a20 * az[2], out[2u * D4 + 1u] = (float)a21 * az[2];
+    out[3u * D4] = (float)a30 * az[3], out[3u * D4 + 1u] = (float)a31 * az[3];
 }
 
 /* a[q][c] = sum_j e[q][j] H[j][c] * az[q] for the four rows q (numerators stride T, outputs
@@ -259,38 +274,36 @@ static __attribute__((noinline)) void sums4(int32_t acc[8], const int8_t *h,
 static __attribute__((noinline)) void sums42(float *a, const int16_t *restrict e,
                                              const float az[4], const int8_t *restrict H,
                                              uint32_t T) {
-    uint32_t ew[5u * (MAXT / 2u)];
+    /* the dense list (4 words per pair) at ew + pairs + 5, built first; the listed one (5 words
+     * per non-zero pair) from ew on, built from it only when it pays: its entry k ends at word
+     * 5k + 5 <= pairs + 5 + 4(k + 1), before the dense entries not read yet */
+    uint32_t ew[5u * (MAXT / 2u) + 5u];
     const uint32_t pairs = T / 2u, odd = T & 1u; /* the last key of an odd T, alone */
     const int16_t *e1 = e + T, *e2 = e1 + T, *e3 = e2 + T;
-    uint32_t np = 0;
-    for (uint32_t p = 0; p < pairs; p++)
-        np += (ebq_cm_ld32(e + 2u * p) | ebq_cm_ld32(e1 + 2u * p) | ebq_cm_ld32(e2 + 2u * p) |
-               ebq_cm_ld32(e3 + 2u * p)) != 0u;
-    /* a listed pair costs 17 instructions, one of the dense walk 15 */
-    const int dense = 17u * np >= 15u * pairs;
-    uint32_t *w = ew;
+    uint32_t *dw = ew + pairs + 5u, np = 0;
     for (uint32_t p = 0; p < pairs; p++) {
         const uint32_t w0 = ebq_cm_ld32(e + 2u * p), w1 = ebq_cm_ld32(e1 + 2u * p);
         const uint32_t w2 = ebq_cm_ld32(e2 + 2u * p), w3 = ebq_cm_ld32(e3 + 2u * p);
-        if (dense) {
-            w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w += 4;
-        } else if ((w0 | w1 | w2 | w3) != 0u) {
-            w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w[4] = 2u * p * D4, w += 5;
+        dw[4u * p] = w0, dw[4u * p + 1u] = w1, dw[4u * p + 2u] = w2, dw[4u * p + 3u] = w3;
+        np += (w0 | w1 | w2 | w3) != 0u;
+    }
+    /* a listed pair costs 17 instructions, one of the dense walk 15 */
+    const int dense = 17u * np >= 15u * pairs;
+    if (!dense) {
+        uint32_t *w = ew;
+        for (uint32_t p = 0; p < pairs; p++) {
+            const uint32_t w0 = dw[4u * p], w1 = dw[4u * p + 1u];
+            const uint32_t w2 = dw[4u * p + 2u], w3 = dw[4u * p + 3u];
+            if ((w0 | w1 | w2 | w3) != 0u)
+                w[0] = w0, w[1] = w1, w[2] = w2, w[3] = w3, w[4] = 2u * p * D4, w += 5;
         }
     }
     const int8_t *hl = H + (size_t)(T - 1u) * D4;
-    for (uint32_t c = 0; c < D4; c += 2u) {
-        int32_t acc[8]; /* [query][channel c, c+1] */
-        sums4(acc, H + c, ew, dense ? pairs : np, dense);
-        for (uint32_t q = 0; q < 4u; q++) {
-            if (odd) {
-                const int32_t el = e[(size_t)q * T + T - 1u];
-                acc[2u * q] += el * hl[c], acc[2u * q + 1u] += el * hl[c + 1u];
-            }
-            a[(size_t)q * D4 + c] = (float)acc[2u * q] * az[q];
-            a[(size_t)q * D4 + c + 1u] = (float)acc[2u * q + 1u] * az[q];
-        }
-    }
+    const int32_t el[4] = {odd ? e[T - 1u] : 0, odd ? e1[T - 1u] : 0, odd ? e2[T - 1u] : 0,
+                           odd ? e3[T - 1u] : 0};
+    for (uint32_t c = 0; c < D4; c += 2u)
+        sums4(a + c, H + c, dense ? dw : ew, dense ? pairs : np, dense, az, odd ? el : 0,
+              hl + c);
 }
 
 /* a[n][d] <- e[n][T] . H[T][d] / Z[n] (+ float outlier channels) */

@@ -220,10 +220,10 @@ static inline ebq_cm_exp_consts ebq_cm_exp_consts_kept(void) {
     return k;
 }
 
-/* ebq_exp_core (numerics.h) operation for operation, on kept constants; the two reduction
- * steps r - nf * ln2 are VMLS (chained: the bits of VMUL + VSUB) */
-static inline float ebq_cm_exp_core(float x, int32_t n, const ebq_cm_exp_consts *k) {
-    const float nf = (float)n;
+/* e^r of ebq_exp_core (numerics.h), r = x - nf ln2, operation for operation, on kept
+ * constants (the caller scales by 2^n); the two reduction steps r - nf * ln2 are VMLS
+ * (chained: the bits of VMUL + VSUB) */
+static inline float ebq_cm_exp_poly(float x, float nf, const ebq_cm_exp_consts *k) {
     float r = ebq_cm_mls(x, nf, k->ln2_hi);
     r = ebq_cm_mls(r, nf, k->ln2_lo);
     float p = k->c6;
@@ -232,8 +232,7 @@ static inline float ebq_cm_exp_core(float x, int32_t n, const ebq_cm_exp_consts 
     p = k->c3 + r * p;
     p = k->half + r * p;
     p = k->one + r * p;
-    p = k->one + r * p;
-    return p * ebq_f32_from_bits((uint32_t)(n + 127) << 23);
+    return k->one + r * p;
 }
 
 /* min(v, 127) for v >= 0 (USAT #7) */
@@ -274,18 +273,6 @@ static inline int32_t ebq_cm_signfix(int32_t t, uint32_t b) {
 #else
     const int32_t s = (int32_t)b >> 31; /* 0 or -1 */
     return (t ^ s) - s;
-#endif
-}
-
-/* t with the sign opposite to the float bits b: a - (t ^ a), a = b >> 31 arithmetic (EOR, RSB
- * with the shift in the operand) */
-static inline int32_t ebq_cm_signfix_neg(int32_t t, uint32_t b) {
-#if EBQ_CM_NATIVE && defined(__GNUC__)
-    __asm__("eor %0, %0, %1, asr #31\n\trsb %0, %0, %1, asr #31" : "+r"(t) : "r"(b));
-    return t;
-#else
-    const int32_t a = (int32_t)b >> 31; /* 0 or -1 */
-    return a - (t ^ a);
 #endif
 }
 
