@@ -9,6 +9,8 @@ No timing is asserted anywhere (make bench measures speed).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from embbert.cbuild import build_shared
@@ -61,14 +63,17 @@ def both(libs, name, make_out, *args):
 # rows, cols, outliers, bias, n: 2 x 2 tiles, odd rows, 16/48/100-column blocks, cols % 4 != 0
 # (fallback), cols > 256 (chunked widening), the classifier's 2 rows; whole rows of 32-column
 # blocks for two tokens (the fused path: 1, 3, 4, 8 blocks, with and without outliers); four
-# tokens (one row x four tokens; rows too wide for it and n = 3 take the pair paths)
+# tokens (one row x four tokens; rows too wide for it and n = 3 take the pair paths); two rows
+# x four tokens at 128 columns (any outlier count, 5 and 8 tokens; no bias and odd rows fall back)
 LINEAR = [(128, 128, 0, True, 2), (128, 128, 3, True, 1), (7, 16, 0, True, 2),
           (33, 48, 2, True, 2), (5, 100, 0, False, 2), (6, 18, 1, True, 2),
           (10, 320, 2, True, 2), (2, 128, 1, True, 1), (128, 16, 0, False, 1),
           (128, 128, 4, True, 2), (6, 96, 1, False, 2), (4, 256, 0, True, 2),
           (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1),
           (128, 128, 0, True, 4), (128, 128, 4, True, 4), (7, 64, 3, False, 4),
-          (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4)]
+          (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4),
+          (6, 128, 3, True, 4), (2, 128, 4, True, 5), (128, 128, 4, False, 4),
+          (4, 128, 0, True, 8), (7, 128, 4, True, 4)]
 
 
 @pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR)
@@ -311,3 +316,28 @@ def test_qemu_cortexm_logits_equal_simulation(e2e_model, board):
         for (ids, segs), ref in zip(seqs, want, strict=True):
             got = np.array(dev.infer(ids.tolist(), segs.tolist()).logits, np.float32)
             assert np.array_equal(bits(got), bits(ref)), (len(ids), got, ref)
+
+
+CHECK_FW = Path(__file__).parent / "c" / "kernels_check_fw.c"
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+def test_qemu_dense_kernels_match_ref(board, tmp_path):
+    """tests/c/kernels_check_fw.c built with the ref and with the cortexm kernels and run on the
+    emulated board: the same output bytes in every case. This is where the assembly paths (the
+    host tests run their C twins) meet the ref at the default width and at odd shapes."""
+    import shutil
+
+    from embbert.cbuild import build_program
+    from embbert.perf.counts import run_bench_elf
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    out = {}
+    for kernels in ("ref", "cortexm"):
+        elf = build_program(board, tmp_path / kernels / "check.elf", [CHECK_FW],
+                            kernels=kernels, kernels_only=True)
+        out[kernels] = [ln for ln in run_bench_elf(board, elf) if ln != "END"]
+    assert len(out["ref"]) == 15 + 18 * 5
+    for want, got in zip(out["ref"], out["cortexm"], strict=True):
+        assert want == got
