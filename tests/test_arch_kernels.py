@@ -97,6 +97,30 @@ def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
         assert np.array_equal(bits(yr), bits(yc)), (trial, np.abs(yr - yc).max())
 
 
+# the residual sum fused into the tiles: groups of four tokens, the rest, other shapes
+LINEAR_ACC = [(128, 128, 4, True, 4), (128, 128, 0, True, 8), (6, 128, 4, True, 5),
+              (7, 128, 2, True, 6), (4, 64, 0, True, 4), (128, 128, 4, False, 4),
+              (128, 128, 4, True, 3)]
+
+
+@pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR_ACC)
+def test_linear_acc_matches_ref(libs, rows, cols, n_out, bias, n):
+    w = RNG.normal(0, 0.2, (rows, cols))
+    idx = np.sort(RNG.choice(cols, n_out, replace=False)).astype(np.uint16)
+    t = quantize_blocks(w, idx, RNG.normal(0, 0.1, rows) if bias else None)
+    keep: list = []
+    ts = qtensor_struct(t, keep)
+    xq, xs, xo = nm.quant_row(RNG.normal(0, 2, (n, cols)).astype(np.float32), idx)
+    xq, xs = np.ascontiguousarray(xq), np.ascontiguousarray(xs, np.float32)
+    xo = np.ascontiguousarray(xo, np.float32)
+    y0 = RNG.normal(0, 3, (n, rows)).astype(np.float32)
+    ref, opt = both(libs, "ebq_linear_q8_acc",
+                    lambda: [y0.copy(), np.zeros((n, rows), np.float32)],
+                    ptr(xq), ptr(xs), ptr(xo), n, ts)
+    assert np.array_equal(bits(ref[0][0]), bits(opt[0][0]))
+    assert not np.array_equal(bits(ref[0][0]), bits(y0))
+
+
 # T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1,
 # the longest listed T (256, odd 255) and beyond (T > 256: no list); four query rows (the
 # default width d = 128 only; n = 3 and other widths take the two-row path)
@@ -338,6 +362,6 @@ def test_qemu_dense_kernels_match_ref(board, tmp_path):
         elf = build_program(board, tmp_path / kernels / "check.elf", [CHECK_FW],
                             kernels=kernels, kernels_only=True)
         out[kernels] = [ln for ln in run_bench_elf(board, elf) if ln != "END"]
-    assert len(out["ref"]) == 15 + 18 * 5
+    assert len(out["ref"]) == 15 * 2 + 18 * 5
     for want, got in zip(out["ref"], out["cortexm"], strict=True):
         assert want == got

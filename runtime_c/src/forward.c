@@ -77,8 +77,7 @@ void ebq_forward(const ebq_model *m, uint8_t *arena, const ebq_plan *p, const ui
             for (uint32_t i = 0; i < n; i++)
                 ebq_quantize_row(qb + i * ad, &xs[i], qo + i * n_ou, r + i * ad, ad,
                                  L->pw.outlier_idx, n_ou);
-            ebq_linear_q8(r, qb, xs, qo, n, &L->pw);                           /* o2 [n][d] */
-            for (uint32_t c = 0; c < n * d; c++) x[c] = x[c] + r[c];   /* x = lam1 o1 - lam2 o2 */
+            ebq_linear_q8_acc(x, r, qb, xs, qo, n, &L->pw);   /* x = lam1 o1 - lam2 o2 [n][d] */
 
             if (!last) {
                 MARK(EBQ_STAGE_NORM, l);

@@ -18,7 +18,7 @@
 
 static int8_t W[MAXR * MAXC], X[MAXN * MAXC];
 static uint16_t S[MAXR * (MAXC / 16u)], OW[MAXR * MAXO], IDX[MAXO];
-static float B[MAXR], XS[MAXN], XO[MAXN * MAXO], Y[MAXN * MAXR], V[MAXC];
+static float B[MAXR], XS[MAXN], XO[MAXN * MAXO], Y[MAXN * MAXR], V[MAXN * MAXR];
 static uint32_t seed = 1u;
 
 static uint32_t rnd(void) { return (seed = seed * 1664525u + 1013904223u) >> 8; }
@@ -86,6 +86,9 @@ int main(void) {
         memset(Y, 0, sizeof Y);
         ebq_linear_q8(Y, X, XS, no ? XO : 0, n, &w);
         report("linear_", c, Y, (uint32_t)sizeof(float) * n * rows);
+        for (uint32_t i = 0; i < n * rows; i++) Y[i] = unif(-2.0f, 2.0f);
+        ebq_linear_q8_acc(Y, V, X, XS, no ? XO : 0, n, &w);
+        report("linacc_", c, Y, (uint32_t)sizeof(float) * n * rows);
     }
     /* row quantization and RMSNorm: lengths, outlier lists, rows of zeros, a NaN, values that
      * land on rounding ties and beyond the int8 range */

@@ -23,6 +23,12 @@ extern "C" {
 void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *restrict xs,
                    const float *restrict xo, uint32_t n, const ebq_qtensor *restrict w);
 
+/* y[n][rows] = y + (the ebq_linear_q8 output), the sum in this order (the residual sum after
+ * the pointwise conv); tmp[n][rows] scratch. */
+void ebq_linear_q8_acc(float *restrict y, float *restrict tmp, const int8_t *restrict xq,
+                       const float *restrict xs, const float *restrict xo, uint32_t n,
+                       const ebq_qtensor *restrict w);
+
 /* q[n] int8, *scale, vo[n_idx] <- v[n] float: per-row absmax over the non-outlier channels,
  * q = sat_i8(v * (127 / absmax)), scale = absmax / 127 (0 when absmax < 2^-100);
  * outlier channels idx[] are copied to vo[] in float and zeroed in q. */
