@@ -362,6 +362,6 @@ def test_qemu_dense_kernels_match_ref(board, tmp_path):
         elf = build_program(board, tmp_path / kernels / "check.elf", [CHECK_FW],
                             kernels=kernels, kernels_only=True)
         out[kernels] = [ln for ln in run_bench_elf(board, elf) if ln != "END"]
-    assert len(out["ref"]) == 15 * 2 + 18 * 5
+    assert len(out["ref"]) == 18 * 2 + 18 * 5
     for want, got in zip(out["ref"], out["cortexm"], strict=True):
         assert want == got

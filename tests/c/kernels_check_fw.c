@@ -24,7 +24,9 @@ static uint32_t seed = 1u;
 static uint32_t rnd(void) { return (seed = seed * 1664525u + 1013904223u) >> 8; }
 
 /* uniform in [lo, hi) */
-static float unif(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() & 0xffffu) / 65536.0f; }
+static float unif(float lo, float hi) {
+    return lo + (hi - lo) * (float)(rnd() & 0xffffu) / 65536.0f;
+}
 
 static void put(const char *s) { plat_write((const uint8_t *)s, strlen(s)); }
 
@@ -73,7 +75,8 @@ static const uint16_t LINEAR[][5] = {
     {128, 128, 0, 1, 4}, {128, 128, 4, 1, 4}, {2, 128, 4, 1, 4},  {6, 128, 0, 1, 5},
     {8, 128, 4, 0, 4},   {10, 128, 3, 1, 4},  {7, 128, 0, 1, 4},  {128, 128, 0, 1, 8},
     {4, 64, 2, 1, 4},    {6, 256, 1, 1, 4},   {5, 100, 0, 0, 2},  {128, 16, 0, 1, 1},
-    {2, 128, 0, 1, 1},   {3, 128, 4, 1, 3},   {128, 128, 4, 1, 2},
+    {2, 128, 0, 1, 1},   {3, 128, 4, 1, 3},   {128, 128, 4, 1, 2},  {128, 16, 0, 0, 4},
+    {6, 16, 0, 0, 5},    {128, 16, 0, 1, 4},
 };
 
 int main(void) {

@@ -47,6 +47,11 @@ void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *rest
 void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
                    uint32_t id, uint32_t t, uint32_t s);
 
+/* ebq_embed_row for the n tokens ids[i], segs[i] at positions t0 + i: x[n][d], tmp[n][d]. */
+void ebq_embed_rows(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
+                    const uint16_t *restrict ids, const uint8_t *restrict segs, uint32_t t0,
+                    uint32_t n);
+
 /* s[n][T] for n query rows q[n][d] (scales qs[n], outlier channels qo[n][n_o]):
  * s[i][j] = (float)sum_int(q[i] * H[j]) * qs[i] + sum_m qo[i][m] * HO[j][m] over the unmasked
  * keys (segs[j] != 0); masked s[i][j] are left unspecified.

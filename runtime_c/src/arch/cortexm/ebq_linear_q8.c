@@ -434,11 +434,11 @@ typedef struct {
  * row 1 (tokens 0-3), weight halves r11, r12, token words r0, lr) into f[row][token] =
  * s(2 token + row) from 0.0f: f += (float)sum * scale (VMLA: the product rounded, then the
  * sum); then f = f * xs; with OUTL and ow set the four outlier columns f += xo * w16 in
- * column order; with BIAS f = f + bias; with RES f = y + f (the residual sum); stored as two adjacent floats per
- * token. FP16 block scales: halves of s8-s11 (SCLOAD); xs in s12-s15; scratch s16-s21; the
+ * column order; with BIAS f = f + bias; with RES f = y + f (the residual sum); stored as two
+ * adjacent floats per token. FP16 block scales: halves of s8-s11 (SCLOAD); xs in s12-s15; scratch s16-s21; the
  * outlier inputs s16-s31 (token t, column m: s(16 + 4t + m)) and weights s8-s15 (row 0: s8,
  * s12, s9, s13; row 1: s10, s14, s11, s15). [sp] holds the state pointer. */
-#define L24_ASM(W, NS, NB, STEPS, SCLOAD, BLOCKS, OUTL, BIAS, RES)                                 \
+#define L24_ASM(W, NS, NB, STEPS, SCLOAD, BLOCKS, OUTL, BIAS, RES)                     \
     ".macro EBQ_STEP24 c, x, acc\n\t"                                                  \
     "ldr r11, [r1, #(\\c)]\n\t"                                                        \
     "ldr r12, [r1, #(" #W " + \\c)]\n\t"                                               \
@@ -581,12 +581,12 @@ typedef struct {
     ".purgem EBQ_BLOCK24\n\t"                                                          \
     ".purgem EBQ_STEP24\n\t"
 
-#define L24_128(OUTL, RES)                                                                  \
+#define L24_128(OUTL, RES)                                                             \
     L24_ASM(128, 8, 4, "0, 1, 2, 3, 4, 5, 6, 7", "vldmia r3, {s8-s11}\n\t",                \
             "EBQ_BLOCK24 0, b, s8, b, s10\n\tEBQ_BLOCK24 1, t, s8, t, s10\n\t"             \
             "EBQ_BLOCK24 2, b, s9, b, s11\n\tEBQ_BLOCK24 3, t, s9, t, s11\n\t",            \
             OUTL, 1, RES)
-#define L24_16(RES)                                                                         \
+#define L24_16(RES)                                                                    \
     L24_ASM(16, 4, 1, "0, 1, 2, 3", "vldr s8, [r3]\n\t", "EBQ_BLOCK24 0, b, s8, t, s8\n\t", \
             0, 0, RES)
 
