@@ -416,56 +416,59 @@ static inline __attribute__((always_inline)) void widen24(uint32_t *restrict xw,
  * these offsets) */
 typedef struct {
     const int8_t *w;      /*  0: weights of row o (row o + 1 follows) */
-    const uint32_t *xw;   /*  4: the four tokens (widen24) */
-    const uint16_t *sc;   /*  8: block scales of row o (row o + 1's follow) */
-    float *y;             /* 12: y[0][o] (token t at y + t * stride) */
-    const float *bias;    /* 16: bias + o (0: none) */
-    const uint16_t *ow;   /* 20: the 4 outlier weights of row o, row o + 1's follow (0: none) */
-    uint32_t pairs;       /* 24: row pairs left */
-    uint32_t stride;      /* 28: bytes between token rows of y */
-    uint32_t ow_step;     /* 32: bytes from ow to the next pair's (0 without outliers) */
-    const float *xs;      /* 36: the tokens' scales [4] */
-    const float *xo;      /* 40: the tokens' outlier inputs [4][4] */
+    const uint16_t *sc;   /*  4: block scales of row o (row o + 1's follow) */
+    float *y;             /*  8: y[0][o] (token t at y + t * stride) */
+    const float *bias;    /* 12: bias + o (0: none) */
+    const uint16_t *ow;   /* 16: the 4 outlier weights of row o, row o + 1's follow (0: none) */
+    uint32_t pairs;       /* 20: row pairs left */
+    uint32_t stride;      /* 24: bytes between token rows of y */
+    uint32_t ow_step;     /* 28: bytes from ow to the next pair's (0 without outliers) */
+    const float *xs;      /* 32: the tokens' scales [4] */
+    const float *xo;      /* 36: the tokens' outlier inputs [4][4] */
+    const int8_t *xt[4];  /* 40: the tokens' int8 rows */
 } l24_state;
 
 #if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
-/* Rows of W columns in NB blocks of NS steps (4 columns each); per row pair: the sums of both
- * rows x four tokens, block by block (registers: r1 w, r2 xw, sums r3-r6 row 0 and r7-r10
- * row 1 (tokens 0-3), weight halves r11, r12, token words r0, lr) into f[row][token] =
- * s(2 token + row) from 0.0f: f += (float)sum * scale (VMLA: the product rounded, then the
- * sum); then f = f * xs; with OUTL and ow set the four outlier columns f += xo * w16 in
- * column order; with BIAS f = f + bias; with RES f = y + f (the residual sum); stored as two
- * adjacent floats per token. FP16 block scales: halves of s8-s11 (SCLOAD); xs in s12-s15; scratch s16-s21; the
- * outlier inputs s16-s31 (token t, column m: s(16 + 4t + m)) and weights s8-s15 (row 0: s8,
- * s12, s9, s13; row 1: s10, s14, s11, s15). [sp] holds the state pointer. */
+/* Rows of W columns in NB blocks of NS steps (4 columns each). First the four tokens, widened
+ * (widen24's layout) into the frame: [sp, sp + 1024) is then read with SP-relative LDRDs, which
+ * frees the register that kept row 0's weight word (so only row 1's is loaded twice). Per row
+ * pair: the sums of both rows x four tokens, block by block (registers: r1 w, sums r3-r6
+ * row 0 and r7-r10 row 1 (tokens 0-3), weight halves r11, r12, row 0's word r2, token words
+ * r0, lr) into f[row][token] = s(2 token + row) from 0.0f: f += (float)sum * scale (VMLA: the
+ * product rounded, then the sum); then f = f * xs; with OUTL and ow set the four outlier
+ * columns f += xo * w16 in column order; with BIAS f = f + bias; with RES f = y + f (the
+ * residual sum); stored as two adjacent floats per token. FP16 block scales: halves of s8-s11
+ * (SCLOAD); xs in s12-s15; scratch s16-s21; the outlier inputs s16-s31 (token t, column m:
+ * s(16 + 4t + m)) and weights s8-s15 (row 0: s8, s12, s9, s13; row 1: s10, s14, s11, s15).
+ * [sp + 1024] holds the state pointer. */
 #define L24_ASM(W, NS, NB, STEPS, SCLOAD, BLOCKS, OUTL, BIAS, RES)                     \
+    /* one 4-column step: weight bytes c of rows 0, 1; token words at sp + x */        \
     ".macro EBQ_STEP24 c, x, acc\n\t"                                                  \
-    "ldr r11, [r1, #(\\c)]\n\t"                                                        \
+    "ldr r2, [r1, #(\\c)]\n\t"                                                         \
     "ldr r12, [r1, #(" #W " + \\c)]\n\t"                                               \
-    "sxtb16 r11, r11\n\t"                                                              \
+    "sxtb16 r11, r2\n\t"                                                               \
     "sxtb16 r12, r12\n\t"                                                              \
-    "ldrd r0, lr, [r2, #(\\x)]\n\t"                                                    \
+    "ldrd r0, lr, [sp, #(\\x)]\n\t"                                                    \
     ".if \\acc\n\t"                                                                    \
     "smlad r3, r11, r0, r3\n\tsmlad r4, r11, lr, r4\n\t"                               \
     "smlad r7, r12, r0, r7\n\tsmlad r8, r12, lr, r8\n\t"                               \
-    "ldrd r0, lr, [r2, #(\\x + 8)]\n\t"                                                \
+    "ldrd r0, lr, [sp, #(\\x + 8)]\n\t"                                                \
     "smlad r5, r11, r0, r5\n\tsmlad r6, r11, lr, r6\n\t"                               \
     "smlad r9, r12, r0, r9\n\tsmlad r10, r12, lr, r10\n\t"                             \
     ".else\n\t" /* the block's first step starts the sums */                           \
     "smuad r3, r11, r0\n\tsmuad r4, r11, lr\n\t"                                       \
     "smuad r7, r12, r0\n\tsmuad r8, r12, lr\n\t"                                       \
-    "ldrd r0, lr, [r2, #(\\x + 8)]\n\t"                                                \
+    "ldrd r0, lr, [sp, #(\\x + 8)]\n\t"                                                \
     "smuad r5, r11, r0\n\tsmuad r6, r11, lr\n\t"                                       \
     "smuad r9, r12, r0\n\tsmuad r10, r12, lr\n\t"                                      \
     ".endif\n\t"                                                                       \
-    "ldr r11, [r1, #(\\c)]\n\t"                                                        \
+    "sxtb16 r11, r2, ror #8\n\t" /* row 0 kept in r2; row 1 loaded again */            \
     "ldr r12, [r1, #(" #W " + \\c)]\n\t"                                               \
-    "sxtb16 r11, r11, ror #8\n\t"                                                      \
     "sxtb16 r12, r12, ror #8\n\t"                                                      \
-    "ldrd r0, lr, [r2, #(\\x + 16)]\n\t"                                               \
+    "ldrd r0, lr, [sp, #(\\x + 16)]\n\t"                                               \
     "smlad r3, r11, r0, r3\n\tsmlad r4, r11, lr, r4\n\t"                               \
     "smlad r7, r12, r0, r7\n\tsmlad r8, r12, lr, r8\n\t"                               \
-    "ldrd r0, lr, [r2, #(\\x + 24)]\n\t"                                               \
+    "ldrd r0, lr, [sp, #(\\x + 24)]\n\t"                                               \
     "smlad r5, r11, r0, r5\n\tsmlad r6, r11, lr, r6\n\t"                               \
     "smlad r9, r12, r0, r9\n\tsmlad r10, r12, lr, r10\n\t"                             \
     ".endm\n\t"                                                                        \
@@ -489,17 +492,31 @@ typedef struct {
     ".endm\n\t"                                                                        \
     "push {r4-r11, lr}\n\t"                                                            \
     "vpush {s16-s31}\n\t"                                                              \
-    "push {r0}\n\t"                                                                    \
+    "sub sp, sp, #1032\n\t"                                                            \
+    "str r0, [sp, #1024]\n\t"                                                          \
+    /* the four tokens widened to [sp, sp + 1024): r0-r3 even, r8-r11 odd halves */    \
+    "add r12, r0, #40\n\t"                                                             \
+    "ldmia r12, {r4-r7}\n\t"                                                           \
+    "mov r12, sp\n\t"                                                                  \
+    "movs lr, #(" #W " / 4)\n\t"                                                       \
+    "3:\n\t"                                                                           \
+    "ldr r0, [r4], #4\n\tldr r1, [r5], #4\n\tldr r2, [r6], #4\n\tldr r3, [r7], #4\n\t" \
+    "sxtb16 r8, r0, ror #8\n\tsxtb16 r9, r1, ror #8\n\t"                               \
+    "sxtb16 r10, r2, ror #8\n\tsxtb16 r11, r3, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\tsxtb16 r1, r1\n\tsxtb16 r2, r2\n\tsxtb16 r3, r3\n\t"             \
+    "stmia r12!, {r0-r3, r8-r11}\n\t"                                                  \
+    "subs lr, lr, #1\n\t"                                                              \
+    "bne 3b\n\t"                                                                       \
     "1:\n\t"                                                                           \
-    "ldr r12, [sp]\n\t"                                                                \
-    "ldmia r12, {r1, r2, r3}\n\t"                                                      \
+    "ldr r12, [sp, #1024]\n\t"                                                         \
+    "ldmia r12, {r1, r3}\n\t"                                                          \
     SCLOAD                                                                             \
     "movs r0, #0\n\t"                                                                  \
     "vmov s0, s1, r0, r0\n\tvmov s2, s3, r0, r0\n\t"                                   \
     "vmov s4, s5, r0, r0\n\tvmov s6, s7, r0, r0\n\t"                                   \
     BLOCKS                                                                             \
-    "ldr r12, [sp]\n\t"                                                                \
-    "ldr r0, [r12, #36]\n\t"                                                           \
+    "ldr r12, [sp, #1024]\n\t"                                                         \
+    "ldr r0, [r12, #32]\n\t"                                                           \
     "vldmia r0, {s12-s15}\n\t"                                                         \
     "vmul.f32 s0, s0, s12\n\tvmul.f32 s1, s1, s12\n\t"                                 \
     "vmul.f32 s2, s2, s13\n\tvmul.f32 s3, s3, s13\n\t"                                 \
@@ -507,11 +524,11 @@ typedef struct {
     "vmul.f32 s6, s6, s15\n\tvmul.f32 s7, s7, s15\n\t"                                 \
     /* with OUTL, four outlier columns when ow is set */                               \
     ".if " #OUTL "\n\t"                                                                \
-    "ldr r0, [r12, #20]\n\t"                                                           \
+    "ldr r0, [r12, #16]\n\t"                                                           \
     "cmp r0, #0\n\t"                                                                   \
     "beq 2f\n\t"                                                                       \
     "vldmia r0, {s8-s11}\n\t"                                                          \
-    "ldr r0, [r12, #40]\n\t"                                                           \
+    "ldr r0, [r12, #36]\n\t"                                                           \
     "vldmia r0, {s16-s31}\n\t"                                                         \
     "vcvtt.f32.f16 s12, s8\n\tvcvtb.f32.f16 s8, s8\n\t"                                \
     "vcvtt.f32.f16 s13, s9\n\tvcvtb.f32.f16 s9, s9\n\t"                                \
@@ -535,47 +552,47 @@ typedef struct {
     "vmla.f32 s6, s31, s13\n\tvmla.f32 s7, s31, s15\n\t"                               \
     "2:\n\t"                                                                           \
     ".endif\n\t"                                                                       \
-    "ldmia r12, {r0-r8}\n\t" /* w, xw, sc, y, bias, ow, pairs, stride, ow_step */      \
+    "ldmia r12, {r0-r7}\n\t" /* w, sc, y, bias, ow, pairs, stride, ow_step */          \
     ".if " #BIAS "\n\t"                                                                \
-    "vldmia r4, {s8-s9}\n\t"                                                           \
+    "vldmia r3, {s8-s9}\n\t"                                                           \
     "vadd.f32 s0, s0, s8\n\tvadd.f32 s1, s1, s9\n\t"                                   \
     "vadd.f32 s2, s2, s8\n\tvadd.f32 s3, s3, s9\n\t"                                   \
     "vadd.f32 s4, s4, s8\n\tvadd.f32 s5, s5, s9\n\t"                                   \
     "vadd.f32 s6, s6, s8\n\tvadd.f32 s7, s7, s9\n\t"                                   \
-    "adds r4, #8\n\t"                                                                  \
+    "adds r3, #8\n\t"                                                                  \
     ".endif\n\t"                                                                       \
-    "mov r9, r3\n\t"                                                                   \
+    "mov r9, r2\n\t"                                                                   \
     ".if " #RES "\n\t"                                                                 \
     "vldmia r9, {s10-s11}\n\t"                                                         \
     "vadd.f32 s0, s10, s0\n\tvadd.f32 s1, s11, s1\n\t"                                 \
     ".endif\n\t"                                                                       \
     "vstmia r9, {s0-s1}\n\t"                                                           \
-    "add r9, r9, r7\n\t"                                                               \
+    "add r9, r9, r6\n\t"                                                               \
     ".if " #RES "\n\t"                                                                 \
     "vldmia r9, {s10-s11}\n\t"                                                         \
     "vadd.f32 s2, s10, s2\n\tvadd.f32 s3, s11, s3\n\t"                                 \
     ".endif\n\t"                                                                       \
     "vstmia r9, {s2-s3}\n\t"                                                           \
-    "add r9, r9, r7\n\t"                                                               \
+    "add r9, r9, r6\n\t"                                                               \
     ".if " #RES "\n\t"                                                                 \
     "vldmia r9, {s10-s11}\n\t"                                                         \
     "vadd.f32 s4, s10, s4\n\tvadd.f32 s5, s11, s5\n\t"                                 \
     ".endif\n\t"                                                                       \
     "vstmia r9, {s4-s5}\n\t"                                                           \
-    "add r9, r9, r7\n\t"                                                               \
+    "add r9, r9, r6\n\t"                                                               \
     ".if " #RES "\n\t"                                                                 \
     "vldmia r9, {s10-s11}\n\t"                                                         \
     "vadd.f32 s6, s10, s6\n\tvadd.f32 s7, s11, s7\n\t"                                 \
     ".endif\n\t"                                                                       \
     "vstmia r9, {s6-s7}\n\t"                                                           \
     "add r0, r0, #(2 * " #W ")\n\t"                                                    \
-    "adds r2, #(4 * " #NB ")\n\t"                                                      \
-    "adds r3, #8\n\t"                                                                  \
-    "add r5, r5, r8\n\t"                                                               \
-    "subs r6, #1\n\t"                                                                  \
-    "stmia r12, {r0-r6}\n\t"                                                           \
+    "adds r1, #(4 * " #NB ")\n\t"                                                      \
+    "adds r2, #8\n\t"                                                                  \
+    "add r4, r4, r7\n\t"                                                               \
+    "subs r5, #1\n\t"                                                                  \
+    "stmia r12, {r0-r5}\n\t"                                                           \
     "bne 1b\n\t"                                                                       \
-    "add sp, #4\n\t"                                                                   \
+    "add sp, sp, #1032\n\t"                                                            \
     "vpop {s16-s31}\n\t"                                                               \
     "pop {r4-r11, pc}\n\t"                                                             \
     ".purgem EBQ_BLOCK24\n\t"                                                          \
@@ -613,6 +630,8 @@ __attribute__((naked, noinline)) static void l24_16_res(U_ l24_state *st) { __as
  * 1 x 4 path, which suits GCC better) */
 static void l24_c(l24_state *st, uint32_t cols, uint32_t no, int res) {
     const uint32_t bl = cols < 32u ? cols : 32u, nb = cols / bl;
+    uint32_t xw[256];
+    widen24(xw, st->xt, cols);
     for (; st->pairs; st->pairs--) {
         for (uint32_t r = 0; r < 2u; r++) {
             for (uint32_t t = 0; t < 4u; t++) {
@@ -622,7 +641,7 @@ static void l24_c(l24_state *st, uint32_t cols, uint32_t no, int res) {
                     for (uint32_t k = 0; k < bl / 4u; k++) {
                         const uint32_t c = bl * b + 4u * k;
                         const uint32_t wv = ebq_cm_ld32(st->w + r * cols + c);
-                        const uint32_t *x = st->xw + 2u * c + t;
+                        const uint32_t *x = xw + 2u * c + t;
                         acc = ebq_cm_smlad(ebq_cm_sxtb16(wv), x[0], acc);
                         acc = ebq_cm_smlad(ebq_cm_sxtb16_ror8(wv), x[4], acc);
                     }
@@ -656,13 +675,8 @@ int ebq_cm_linear4(float *restrict y, const ebq_qtensor *restrict w, const int8_
     if ((EBQ_CM_NATIVE && !L24_NATIVE) || !(wide || narrow) || w->rows % 2u != 0u ||
         (L24_NATIVE && ((no != 0u && (no != 4u || narrow)) || !aligned)))
         return 0;
-    uint32_t xw[256]; /* 1 KiB: four tokens x 128 int16 */
-    if (wide)
-        widen24(xw, xt, 128u);
-    else
-        widen24(xw, xt, 16u);
-    l24_state st = {w->q, xw, w->scale, y, w->bias, no ? w->outlier_w : 0, w->rows / 2u,
-                    4u * w->rows, 4u * no, xs, xo};
+    l24_state st = {w->q, w->scale, y, w->bias, no ? w->outlier_w : 0, w->rows / 2u,
+                    4u * w->rows, 4u * no, xs, xo, {xt[0], xt[1], xt[2], xt[3]}};
     if (st.pairs == 0u) return 1;
 #if L24_NATIVE
     if (wide)
