@@ -102,6 +102,7 @@ int main(void) {
         for (uint32_t m = 0; m < no; m++) IDX[m] = (uint16_t)(m * 31u + 2u);
         if (kind == 1u) V[5] = 6.0f, V[6] = -1.5f * 6.0f / 127.0f, V[7] = 2.5f * 6.0f / 127.0f;
         if (kind == 2u) memset(V, 0, sizeof V), V[3] = (c & 1u) ? __builtin_nanf("") : 1e-30f;
+        if (kind == 2u && c % 4u == 0u) V[1] = -__builtin_inff(), V[2] = -2.0f;
         float sc = -1.0f;
         memset(X, 0x55, sizeof X), memset(XO, 0, sizeof XO);
         ebq_quantize_row(X, &sc, XO, V, len, IDX, no);
