@@ -439,8 +439,9 @@ typedef struct {
  * columns f += xo * w16 in column order; with BIAS f = f + bias; with RES f = y + f (the
  * residual sum); stored as two adjacent floats per token. FP16 block scales: halves of s8-s11
  * (SCLOAD); xs in s12-s15; scratch s16-s21; the outlier inputs s16-s31 (token t, column m:
- * s(16 + 4t + m)) and weights s8-s15 (row 0: s8, s12, s9, s13; row 1: s10, s14, s11, s15).
- * [sp + 1024] holds the state pointer. */
+ * s(16 + 4t + m)) and weights s8-s15 (row 0: s8, s12, s9, s13; row 1: s10, s14, s11, s15),
+ * after which xs is loaded again. [sp + 1024] holds the state pointer, [sp + 1028] eight
+ * zeros. */
 #define L24_ASM(W, NS, NB, STEPS, SCLOAD, BLOCKS, OUTL, BIAS, RES)                     \
     /* one 4-column step: weight bytes c of rows 0, 1; token words at sp + x */        \
     ".macro EBQ_STEP24 c, x, acc\n\t"                                                  \
@@ -492,8 +493,16 @@ typedef struct {
     ".endm\n\t"                                                                        \
     "push {r4-r11, lr}\n\t"                                                            \
     "vpush {s16-s31}\n\t"                                                              \
-    "sub sp, sp, #1032\n\t"                                                            \
+    "sub sp, sp, #1060\n\t"                                                            \
     "str r0, [sp, #1024]\n\t"                                                          \
+    /* eight zeros at sp + 1028 (the sums start from 0.0f), xs in s12-s15 */           \
+    "movs r1, #0\n\t"                                                                  \
+    "vmov s0, s1, r1, r1\n\tvmov s2, s3, r1, r1\n\t"                                   \
+    "vmov s4, s5, r1, r1\n\tvmov s6, s7, r1, r1\n\t"                                   \
+    "add r12, sp, #1028\n\t"                                                           \
+    "vstmia r12, {s0-s7}\n\t"                                                          \
+    "ldr r1, [r0, #32]\n\t"                                                            \
+    "vldmia r1, {s12-s15}\n\t"                                                         \
     /* the four tokens widened to [sp, sp + 1024): r0-r3 even, r8-r11 odd halves */    \
     "add r12, r0, #40\n\t"                                                             \
     "ldmia r12, {r4-r7}\n\t"                                                           \
@@ -511,13 +520,14 @@ typedef struct {
     "ldr r12, [sp, #1024]\n\t"                                                         \
     "ldmia r12, {r1, r3}\n\t"                                                          \
     SCLOAD                                                                             \
-    "movs r0, #0\n\t"                                                                  \
-    "vmov s0, s1, r0, r0\n\tvmov s2, s3, r0, r0\n\t"                                   \
-    "vmov s4, s5, r0, r0\n\tvmov s6, s7, r0, r0\n\t"                                   \
+    "add r0, sp, #1028\n\t"                                                            \
+    "vldmia r0, {s0-s7}\n\t"                                                           \
     BLOCKS                                                                             \
     "ldr r12, [sp, #1024]\n\t"                                                         \
+    ".if " #OUTL "\n\t" /* the outlier weights took s12-s15 */                         \
     "ldr r0, [r12, #32]\n\t"                                                           \
     "vldmia r0, {s12-s15}\n\t"                                                         \
+    ".endif\n\t"                                                                       \
     "vmul.f32 s0, s0, s12\n\tvmul.f32 s1, s1, s12\n\t"                                 \
     "vmul.f32 s2, s2, s13\n\tvmul.f32 s3, s3, s13\n\t"                                 \
     "vmul.f32 s4, s4, s14\n\tvmul.f32 s5, s5, s14\n\t"                                 \
@@ -561,13 +571,12 @@ typedef struct {
     "vadd.f32 s6, s6, s8\n\tvadd.f32 s7, s7, s9\n\t"                                   \
     "adds r3, #8\n\t"                                                                  \
     ".endif\n\t"                                                                       \
-    "mov r9, r2\n\t"                                                                   \
     ".if " #RES "\n\t"                                                                 \
-    "vldmia r9, {s10-s11}\n\t"                                                         \
+    "vldmia r2, {s10-s11}\n\t"                                                         \
     "vadd.f32 s0, s10, s0\n\tvadd.f32 s1, s11, s1\n\t"                                 \
     ".endif\n\t"                                                                       \
-    "vstmia r9, {s0-s1}\n\t"                                                           \
-    "add r9, r9, r6\n\t"                                                               \
+    "vstmia r2, {s0-s1}\n\t"                                                           \
+    "add r9, r2, r6\n\t"                                                               \
     ".if " #RES "\n\t"                                                                 \
     "vldmia r9, {s10-s11}\n\t"                                                         \
     "vadd.f32 s2, s10, s2\n\tvadd.f32 s3, s11, s3\n\t"                                 \
@@ -592,7 +601,7 @@ typedef struct {
     "subs r5, #1\n\t"                                                                  \
     "stmia r12, {r0-r5}\n\t"                                                           \
     "bne 1b\n\t"                                                                       \
-    "add sp, sp, #1032\n\t"                                                            \
+    "add sp, sp, #1060\n\t"                                                            \
     "vpop {s16-s31}\n\t"                                                               \
     "pop {r4-r11, pc}\n\t"                                                             \
     ".purgem EBQ_BLOCK24\n\t"                                                          \
