@@ -110,7 +110,8 @@ int main(void) {
         report("quants", c, &sc, sizeof sc);
         report("quanto", c, XO, no * (uint32_t)sizeof(float));
         memset(X, 0x55, sizeof X), memset(OW, 0, sizeof OW);
-        ebq_rmsnorm_q8(X, OW, V, len, 1.1920929e-07f, kind == 1u ? 200.0f : 30.0f, IDX, no);
+        const float h_inv = kind == 1u ? 200.0f : kind ? -30.0f : 30.0f;
+        ebq_rmsnorm_q8(X, OW, V, len, 1.1920929e-07f, h_inv, IDX, no);
         report("rms_", c, X, len);
         report("rmso", c, OW, no * 2u);
     }

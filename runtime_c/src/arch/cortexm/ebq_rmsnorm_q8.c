@@ -1,9 +1,8 @@
 /* RMSNorm fused with the static int8 quantization of hn, for Cortex-M: the ref's float
  * sequence, with the rounding done as ebq_cm_sat_i8 does it (no compares or branches per
  * element). On Cortex-M the sum of squares takes eight values per VLDM (one VMLA each, in
- * order) and the quantization four: one VLDM, the VFP work, two-register VMOVs out, USAT,
- * EOR/SUB with the sign in the shifted operand, byte stores. Same bits as
- * src/ref/ebq_rmsnorm_q8.c. */
+ * order) and the quantization four (h_inv > 0): one VLDM, x * r, then EBQ_CM_ASM_ROUND4 with
+ * the clamp. Same bits as src/ref/ebq_rmsnorm_q8.c. */
 #include <math.h>
 
 #include "ebq_cm.h"
@@ -26,36 +25,19 @@ static inline float sumsq8(float ss, const float **x) {
     return ss;
 }
 
-/* (*h)[0..4) <- ebq_cm_sat_i8(((*x)[k] * r) * hinv), both pointers advanced by 4 */
+/* (*h)[0..4) <- ebq_cm_sat_i8(((*x)[k] * r) * hinv) for hinv > 0, both pointers advanced by
+ * 4 */
 static inline void quant4(int8_t **h, const float **x, float r, float hinv) {
+    static const float HALF4[4] = {0.5f, 0.5f, 0.5f, 0.5f};
     uint32_t a0, a1, b0, b1;
     __asm__ volatile("vldmia %[x]!, {s0-s3}\n\t"
                      "vmul.f32 s0, s0, %[r]\n\tvmul.f32 s1, s1, %[r]\n\t"
-                     "vmul.f32 s2, s2, %[r]\n\tvmul.f32 s3, s3, %[r]\n\t"
-                     "vmul.f32 s0, s0, %[hi]\n\tvmul.f32 s1, s1, %[hi]\n\t"
-                     "vmul.f32 s2, s2, %[hi]\n\tvmul.f32 s3, s3, %[hi]\n\t"
-                     "vabs.f32 s4, s0\n\tvabs.f32 s5, s1\n\t"
-                     "vabs.f32 s6, s2\n\tvabs.f32 s7, s3\n\t"
-                     "vadd.f32 s4, s4, %[half]\n\tvadd.f32 s5, s5, %[half]\n\t"
-                     "vadd.f32 s6, s6, %[half]\n\tvadd.f32 s7, s7, %[half]\n\t"
-                     "vcvt.s32.f32 s4, s4\n\tvcvt.s32.f32 s5, s5\n\t"
-                     "vcvt.s32.f32 s6, s6\n\tvcvt.s32.f32 s7, s7\n\t"
-                     "vmov %[a0], %[a1], s6, s7\n\t" /* values 2, 3 */
-                     "vmov %[b0], %[b1], s2, s3\n\t"
-                     "usat %[a0], #7, %[a0]\n\tusat %[a1], #7, %[a1]\n\t"
-                     "eor %[a0], %[a0], %[b0], asr #31\n\tsub %[a0], %[a0], %[b0], asr #31\n\t"
-                     "eor %[a1], %[a1], %[b1], asr #31\n\tsub %[a1], %[a1], %[b1], asr #31\n\t"
-                     "strb %[a0], [%[h], #2]\n\tstrb %[a1], [%[h], #3]\n\t"
-                     "vmov %[a0], %[a1], s4, s5\n\t" /* values 0, 1 */
-                     "vmov %[b0], %[b1], s0, s1\n\t"
-                     "usat %[a0], #7, %[a0]\n\tusat %[a1], #7, %[a1]\n\t"
-                     "eor %[a0], %[a0], %[b0], asr #31\n\tsub %[a0], %[a0], %[b0], asr #31\n\t"
-                     "eor %[a1], %[a1], %[b1], asr #31\n\tsub %[a1], %[a1], %[b1], asr #31\n\t"
-                     "strb %[a1], [%[h], #1]\n\tstrb %[a0], [%[h]], #4"
+                     "vmul.f32 s2, s2, %[r]\n\tvmul.f32 s3, s3, %[r]\n\t" EBQ_CM_ASM_ROUND4("1")
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1),
-                       [x] "+r"(*x), [h] "+r"(*h)
-                     : [r] "t"(r), [hi] "t"(hinv), [half] "t"(0.5f)
-                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "memory");
+                       [x] "+r"(*x), [q] "+r"(*h)
+                     : [r] "t"(r), [m] "t"(hinv), [half] "r"(HALF4)
+                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+                       "memory");
 }
 #else
 #define RMS_ASM 0
@@ -80,7 +62,8 @@ void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *rest
     int8_t *hp = h;
     xp = x;
     const float hi = ebq_cm_keep(h_inv);
-    for (; c + 4u <= d; c += 4u) quant4(&hp, &xp, r, hi);
+    if (h_inv > 0.0f)
+        for (; c + 4u <= d; c += 4u) quant4(&hp, &xp, r, hi);
 #endif
 #pragma GCC unroll 4
     for (; c < d; c++) h[c] = (int8_t)ebq_cm_sat_i8((x[c] * r) * h_inv);
