@@ -396,22 +396,6 @@ static void linear_any(float *restrict y, const int8_t *restrict x, const ebq_qt
  * block). The second row and every block are immediate offsets, the block sums go to the FPU
  * in pairs (VMOV), and the float work per block and per output is the ref's sequence. */
 
-/* xw <- four token rows (x[t] = xt[t], w columns, w % 4 == 0) widened to int16 pairs, per 4
- * columns the words (t0 even, t1 even, t2 even, t3 even, t0 odd, ..., t3 odd): one LDRD per
- * token pair */
-static inline __attribute__((always_inline)) void widen24(uint32_t *restrict xw,
-                                                          const int8_t *const xt[4], uint32_t w) {
-    const int8_t *x0 = xt[0], *x1 = xt[1], *x2 = xt[2], *x3 = xt[3];
-    for (uint32_t c = 0; c < w; c += 4u, xw += 8) {
-        const uint32_t v0 = ebq_cm_ld32(x0 + c), v1 = ebq_cm_ld32(x1 + c);
-        const uint32_t v2 = ebq_cm_ld32(x2 + c), v3 = ebq_cm_ld32(x3 + c);
-        xw[0] = ebq_cm_sxtb16(v0), xw[1] = ebq_cm_sxtb16(v1);
-        xw[2] = ebq_cm_sxtb16(v2), xw[3] = ebq_cm_sxtb16(v3);
-        xw[4] = ebq_cm_sxtb16_ror8(v0), xw[5] = ebq_cm_sxtb16_ror8(v1);
-        xw[6] = ebq_cm_sxtb16_ror8(v2), xw[7] = ebq_cm_sxtb16_ror8(v3);
-    }
-}
-
 /* The state of the layer, advanced by one row pair per pass (the assembly reads the fields at
  * these offsets) */
 typedef struct {
@@ -634,6 +618,22 @@ __attribute__((naked, noinline)) static void l24_16_res(U_ l24_state *st) { __as
 #endif
 
 #if !EBQ_CM_NATIVE
+/* xw <- four token rows (x[t] = xt[t], w columns, w % 4 == 0) widened to int16 pairs, per 4
+ * columns the words (t0 even, t1 even, t2 even, t3 even, t0 odd, ..., t3 odd): one LDRD per
+ * token pair */
+static inline __attribute__((always_inline)) void widen24(uint32_t *restrict xw,
+                                                          const int8_t *const xt[4], uint32_t w) {
+    const int8_t *x0 = xt[0], *x1 = xt[1], *x2 = xt[2], *x3 = xt[3];
+    for (uint32_t c = 0; c < w; c += 4u, xw += 8) {
+        const uint32_t v0 = ebq_cm_ld32(x0 + c), v1 = ebq_cm_ld32(x1 + c);
+        const uint32_t v2 = ebq_cm_ld32(x2 + c), v3 = ebq_cm_ld32(x3 + c);
+        xw[0] = ebq_cm_sxtb16(v0), xw[1] = ebq_cm_sxtb16(v1);
+        xw[2] = ebq_cm_sxtb16(v2), xw[3] = ebq_cm_sxtb16(v3);
+        xw[4] = ebq_cm_sxtb16_ror8(v0), xw[5] = ebq_cm_sxtb16_ror8(v1);
+        xw[6] = ebq_cm_sxtb16_ror8(v2), xw[7] = ebq_cm_sxtb16_ror8(v3);
+    }
+}
+
 /* the same in C for rows of w columns in 32-column blocks (or one block) and any outlier
  * count no: the host tests' twin of the assembly (an Arm build without an FPU keeps the
  * 1 x 4 path, which suits GCC better) */
@@ -676,12 +676,16 @@ static void l24_c(l24_state *st, uint32_t cols, uint32_t no, int res) {
  * layer is not one of these shapes */
 int ebq_cm_linear4(float *restrict y, const ebq_qtensor *restrict w, const int8_t *const xt[4],
                    const float *restrict xs, const float *restrict xo, int res) {
+#if EBQ_CM_NATIVE && !L24_NATIVE /* no FPU: the 1 x 4 path */
+    (void)y, (void)w, (void)xt, (void)xs, (void)xo, (void)res;
+    return 0;
+#else
     const uint32_t no = w->n_outliers, cols = w->cols;
     const int wide = cols == 128u && w->block == 32u && w->bias;
     const int narrow = cols == 16u && w->block == 16u && !w->bias;
     /* VLDM wants word-aligned scales and outlier weights */
     const int aligned = ((uintptr_t)w->scale | (uintptr_t)w->outlier_w) % 4u == 0u;
-    if ((EBQ_CM_NATIVE && !L24_NATIVE) || !(wide || narrow) || w->rows % 2u != 0u ||
+    if (!(wide || narrow) || w->rows % 2u != 0u ||
         (L24_NATIVE && ((no != 0u && (no != 4u || narrow)) || !aligned)))
         return 0;
     l24_state st = {w->q, w->scale, y, w->bias, no ? w->outlier_w : 0, w->rows / 2u,
@@ -692,10 +696,11 @@ int ebq_cm_linear4(float *restrict y, const ebq_qtensor *restrict w, const int8_
         res ? l24_128_res(&st) : no ? l24_128_o(&st) : l24_128(&st);
     else
         res ? l24_16_res(&st) : l24_16(&st);
-#elif !EBQ_CM_NATIVE
+#else
     l24_c(&st, cols, no, res);
 #endif
     return 1;
+#endif
 }
 
 /* y[n][rows] <- W[rows][cols] . (xs[i] * xq[i][cols] + outliers xo[i][n_out]) + bias[rows] */
