@@ -65,14 +65,17 @@ def both(libs, name, make_out, *args):
 # rows, cols, outliers, bias, n: 2 x 2 tiles, odd rows, 16/48/100-column blocks, cols % 4 != 0
 # (fallback), cols > 256 (chunked widening), the classifier's 2 rows; whole rows of 32-column
 # blocks for two tokens (the fused path: 1, 3, 4, 8 blocks, with and without outliers); four
-# tokens (one row x four tokens; rows too wide for it and n = 3 take the pair paths)
+# tokens (one row x four tokens; rows too wide for it and n = 3 take the pair paths); two rows
+# x four tokens at 128 columns (any outlier count, 5 and 8 tokens; no bias and odd rows fall back)
 LINEAR = [(128, 128, 0, True, 2), (128, 128, 3, True, 1), (7, 16, 0, True, 2),
           (33, 48, 2, True, 2), (5, 100, 0, False, 2), (6, 18, 1, True, 2),
           (10, 320, 2, True, 2), (2, 128, 1, True, 1), (128, 16, 0, False, 1),
           (128, 128, 4, True, 2), (6, 96, 1, False, 2), (4, 256, 0, True, 2),
           (2, 32, 2, True, 2), (20, 64, 2, True, 2), (48, 64, 40, False, 1),
           (128, 128, 0, True, 4), (128, 128, 4, True, 4), (7, 64, 3, False, 4),
-          (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4)]
+          (10, 96, 1, True, 3), (6, 256, 0, True, 4), (9, 16, 0, True, 4),
+          (6, 128, 3, True, 4), (2, 128, 4, True, 5), (128, 128, 4, False, 4),
+          (4, 128, 0, True, 8), (7, 128, 4, True, 4)]
 
 
 def test_avx2_set_is_built_without_avx512(tmp_path):
@@ -108,6 +111,30 @@ def test_linear_matches_ref(libs, rows, cols, n_out, bias, n):
                               ptr(xq), ptr(xs), ptr(xo), n, ts))[0]
         (yc,), _ = r[1]
         assert np.array_equal(bits(yr), bits(yc)), (trial, np.abs(yr - yc).max())
+
+
+# the residual sum fused into the tiles: groups of four tokens, the rest, other shapes
+LINEAR_ACC = [(128, 128, 4, True, 4), (128, 128, 0, True, 8), (6, 128, 4, True, 5),
+              (7, 128, 2, True, 6), (4, 64, 0, True, 4), (128, 128, 4, False, 4),
+              (128, 128, 4, True, 3)]
+
+
+@pytest.mark.parametrize("rows,cols,n_out,bias,n", LINEAR_ACC)
+def test_linear_acc_matches_ref(libs, rows, cols, n_out, bias, n):
+    w = RNG.normal(0, 0.2, (rows, cols))
+    idx = np.sort(RNG.choice(cols, n_out, replace=False)).astype(np.uint16)
+    t = quantize_blocks(w, idx, RNG.normal(0, 0.1, rows) if bias else None)
+    keep: list = []
+    ts = qtensor_struct(t, keep)
+    xq, xs, xo = nm.quant_row(RNG.normal(0, 2, (n, cols)).astype(np.float32), idx)
+    xq, xs = np.ascontiguousarray(xq), np.ascontiguousarray(xs, np.float32)
+    xo = np.ascontiguousarray(xo, np.float32)
+    y0 = RNG.normal(0, 3, (n, rows)).astype(np.float32)
+    ref, opt = both(libs, "ebq_linear_q8_acc",
+                    lambda: [y0.copy(), np.zeros((n, rows), np.float32)],
+                    ptr(xq), ptr(xs), ptr(xo), n, ts)
+    assert np.array_equal(bits(ref[0][0]), bits(opt[0][0]))
+    assert not np.array_equal(bits(ref[0][0]), bits(y0))
 
 
 # T, d, outliers, masked keys, n: odd T, odd/unaligned widths (fallback), d > 256, T = 1,
@@ -393,27 +420,33 @@ def test_qemu_cortexm_logits_equal_simulation(e2e_model, board):
             assert np.array_equal(bits(got), bits(ref)), (len(ids), got, ref)
 
 
-ATTN_CHECK_FW = Path(__file__).parent / "c" / "attn_check_fw.c"
+# the QEMU checks of the assembly paths: firmware, lines it prints
+CHECK_FW = {"dense": ("kernels_check_fw.c", 18 * 2 + 18 * 5),
+            "attention_conv": ("attn_check_fw.c", 7 * (4 * 4 + 1))}
 
 
 @pytest.mark.qemu
+@pytest.mark.parametrize("check", list(CHECK_FW))
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
-def test_qemu_attention_and_conv_kernels_match_ref(board, tmp_path):
-    """tests/c/attn_check_fw.c built with the ref and with the cortexm kernels and run on the
-    emulated board: the same output bytes in every case (scores, softmax, softmax @ V, conv,
-    SiLU at T = 1 .. 256 and 1 .. 4 rows). The assembly paths meet the ref here (the host
-    tests run their C twins)."""
+def test_qemu_kernels_match_ref(board, check, tmp_path):
+    """tests/c/<check firmware> built with the ref and with the cortexm kernels and run on the
+    emulated board: the same output bytes in every case. This is where the assembly paths (the
+    host tests run their C twins) meet the ref: dense = linear, linear + residual, row
+    quantization, RMSNorm at the default width and odd shapes; attention_conv = scores,
+    softmax, softmax @ V, conv + SiLU at T = 1 .. 256 and 1 .. 4 rows."""
     import shutil
 
     from embbert.cbuild import build_program
     from embbert.perf.counts import run_bench_elf
     if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
         pytest.skip("needs qemu-system-arm and arm-none-eabi-gcc")
+    fw, n_lines = CHECK_FW[check]
     out = {}
     for kernels in ("ref", "cortexm"):
-        elf = build_program(board, tmp_path / kernels / "check.elf", [ATTN_CHECK_FW],
-                            kernels=kernels, kernels_only=True)
+        elf = build_program(board, tmp_path / kernels / "check.elf",
+                            [Path(__file__).parent / "c" / fw], kernels=kernels,
+                            kernels_only=True)
         out[kernels] = [ln for ln in run_bench_elf(board, elf, timeout=600.0) if ln != "END"]
-    assert len(out["ref"]) == 7 * (4 * 4 + 1)
+    assert len(out["ref"]) == n_lines
     for want, got in zip(out["ref"], out["cortexm"], strict=True):
         assert want == got

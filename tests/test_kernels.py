@@ -38,6 +38,7 @@ _f, _u32, _i32, _vp = C.c_float, C.c_uint32, C.c_int32, C.c_void_p
 KERNEL_SIGNATURES = {
     "ebq_exp": (_f, [_f]),
     "ebq_linear_q8": (None, [_vp, _vp, _vp, _vp, _u32, _vp]),
+    "ebq_linear_q8_acc": (None, [_vp, _vp, _vp, _vp, _vp, _u32, _vp]),
     "ebq_quantize_row": (None, [_vp, _vp, _vp, _vp, _u32, _vp, _u32]),
     "ebq_rmsnorm_q8": (None, [_vp, _vp, _vp, _u32, _f, _f, _vp, _u32]),
     "ebq_attn_scores": (None, [_vp, _vp, _vp, _vp, _u32, _u32, _vp, _vp, _u32, _vp, _u32,

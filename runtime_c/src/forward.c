@@ -28,10 +28,12 @@ void ebq_forward(const ebq_model *m, uint8_t *arena, const ebq_plan *p, const ui
     /* Nano Embedder + the first layer's RMSNorm: x[t] -> H0[t] */
     const ebq_layer *L0 = &m->layers[0];
     MARK(EBQ_STAGE_EMBED, 0u);
-    for (uint32_t t = 0; t < T; t++) {
-        ebq_embed_row(x, r, m, ids[t], t, segs[t]);
-        ebq_rmsnorm_q8(H[0] + (size_t)t * d, HO[0] + (size_t)t * nh, x, d, m->rms_eps,
-                       L0->h_inv, L0->q.outlier_idx, L0->q.n_outliers);
+    for (uint32_t t = 0; t < T; t += EBQ_ROWS) {
+        const uint32_t n = (T - t < EBQ_ROWS) ? T - t : EBQ_ROWS;
+        ebq_embed_rows(x, r, m, ids + t, segs + t, t, n);
+        for (uint32_t i = 0; i < n; i++)
+            ebq_rmsnorm_q8(H[0] + (size_t)(t + i) * d, HO[0] + (size_t)(t + i) * nh, x + i * d,
+                           d, m->rms_eps, L0->h_inv, L0->q.outlier_idx, L0->q.n_outliers);
     }
 
     for (uint32_t l = 0; l < cfg->n_layers; l++) {
@@ -77,8 +79,7 @@ void ebq_forward(const ebq_model *m, uint8_t *arena, const ebq_plan *p, const ui
             for (uint32_t i = 0; i < n; i++)
                 ebq_quantize_row(qb + i * ad, &xs[i], qo + i * n_ou, r + i * ad, ad,
                                  L->pw.outlier_idx, n_ou);
-            ebq_linear_q8(r, qb, xs, qo, n, &L->pw);                           /* o2 [n][d] */
-            for (uint32_t c = 0; c < n * d; c++) x[c] = x[c] + r[c];   /* x = lam1 o1 - lam2 o2 */
+            ebq_linear_q8_acc(x, r, qb, xs, qo, n, &L->pw);   /* x = lam1 o1 - lam2 o2 [n][d] */
 
             if (!last) {
                 MARK(EBQ_STAGE_NORM, l);

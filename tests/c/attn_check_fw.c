@@ -11,7 +11,7 @@
 
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
-#include "platform.h"
+#include "check_fw.h"
 
 #define D 128u
 #define K 32u
@@ -22,37 +22,8 @@ static uint16_t HO[MAXT], SC[D];
 static uint8_t SEGS[MAXT];
 static float BIAS[D], S[4u * MAXT], A[4u * D], C[4u * D];
 static int16_t E[4u * MAXT];
-static uint32_t seed = 1u;
-
-static uint32_t rnd(void) { return (seed = seed * 1664525u + 1013904223u) >> 8; }
 
 static int8_t rnd_i8(void) { return (int8_t)((int32_t)(rnd() % 255u) - 127); }
-
-/* uniform in [lo, hi) */
-static float unif(float lo, float hi) {
-    return lo + (hi - lo) * (float)(rnd() & 0xffffu) / 65536.0f;
-}
-
-static void put(const char *s) { plat_write((const uint8_t *)s, strlen(s)); }
-
-static uint64_t fnv(uint64_t h, const void *p, uint32_t n) {
-    const uint8_t *b = p;
-    for (uint32_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3u;
-    return h;
-}
-
-static void report(const char *name, uint32_t T, uint64_t h) {
-    char buf[48];
-    int i = 0;
-    for (const char *s = name; *s; s++) buf[i++] = *s;
-    buf[i++] = ' ';
-    char num[4] = {(char)('0' + T / 100u), (char)('0' + T / 10u % 10u), (char)('0' + T % 10u), 0};
-    for (const char *s = num; *s; s++) buf[i++] = *s;
-    buf[i++] = ' ';
-    for (int k = 15; k >= 0; k--) buf[i++] = "0123456789abcdef"[(h >> (4 * k)) & 15u];
-    buf[i++] = '\n', buf[i] = 0;
-    put(buf);
-}
 
 /* scores of n queries, their softmax rows (scaled: peaked or flat), softmax @ V */
 static void attention(uint32_t T, uint32_t n, float spread, int padded) {
@@ -62,12 +33,12 @@ static void attention(uint32_t T, uint32_t n, float spread, int padded) {
     ebq_attn_scores(S, Q, qs, 0, 0u, n, H, HO, 1u, SEGS, T, D);
     for (uint32_t j = 0; j < n * T; j++) /* masked keys: the ref writes no score there */
         if (!SEGS[j % T]) S[j] = 0.0f;
-    uint64_t h = fnv(0xcbf29ce484222325u, S, n * T * 4u);
+    uint64_t h = fnv(FNV0, S, n * T * 4u);
     int32_t Z[4];
     for (uint32_t i = 0; i < n; i++) Z[i] = ebq_softmax_q8(E + i * T, S + i * T, SEGS, T);
     h = fnv(fnv(h, E, n * T * 2u), Z, n * 4u);
     ebq_attn_sum(A, E, Z, n, H, HO, 1u, T, D, 0.02f, 0, 0u);
-    report(n == 4u ? "attn4" : n == 3u ? "attn3" : n == 2u ? "attn2" : "attn1", T,
+    check_line(n == 4u ? "attn4" : n == 3u ? "attn3" : n == 2u ? "attn2" : "attn1", T,
            fnv(h, A, n * D * 4u));
 }
 
@@ -82,7 +53,7 @@ static void conv(uint32_t T, uint32_t n) {
         ebq_silu_inplace(C, m * D);
         h = fnv(h, C, m * D * 4u);
     }
-    report(n == 4u ? "conv4" : n == 3u ? "conv3" : n == 2u ? "conv2" : "conv1", T, h);
+    check_line(n == 4u ? "conv4" : n == 3u ? "conv3" : n == 2u ? "conv2" : "conv1", T, h);
 }
 
 int main(void) {

@@ -12,7 +12,7 @@
 #define K 32u
 #define T 128u
 
-static int8_t W[D * D], Hb[T * D], X[2 * D];
+static int8_t W[D * D], Hb[T * D], X[4 * D];
 static uint16_t S[D * 4u], HO[T];
 static float bias[D], y[2 * T], r[2 * T * 4u];
 static int16_t E[2 * T];
@@ -50,7 +50,7 @@ int main(void) {
     for (uint32_t i = 0; i < T; i++) segs[i] = 1u, E[i] = (int16_t)(i & 127u), E[T + i] = 3;
     const ebq_qtensor w = {W, S, 0, 0, bias, D, D, 32u, 4u, 0u, 0u};
     const ebq_qtensor dw = {W, S, 0, 0, bias, D, K, 32u, 1u, 0u, 0u};
-    const float xs[2] = {0.5f, 0.25f};
+    const float xs[4] = {0.5f, 0.25f, 0.125f, 0.75f};
     const int32_t Z[2] = {1000, 384};
     uint64_t t0;
 
@@ -60,6 +60,9 @@ int main(void) {
     t0 = plat_counter_now();
     ebq_linear_q8(y, X, xs, 0, 1u, &w);
     report("linear_n1", plat_counter_now() - t0, D * D);
+    t0 = plat_counter_now();
+    ebq_linear_q8(r, X, xs, 0, 4u, &w);
+    report("linear_n4", plat_counter_now() - t0, 4u * D * D);
     t0 = plat_counter_now();
     ebq_attn_scores(r, X, xs, 0, 0u, 2u, Hb, HO, 1u, segs, T, D);
     report("scores_n2", plat_counter_now() - t0, 2u * T * D);

@@ -23,6 +23,12 @@ extern "C" {
 void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *restrict xs,
                    const float *restrict xo, uint32_t n, const ebq_qtensor *restrict w);
 
+/* y[n][rows] = y + (the ebq_linear_q8 output), the sum in this order (the residual sum after
+ * the pointwise conv); tmp[n][rows] scratch. */
+void ebq_linear_q8_acc(float *restrict y, float *restrict tmp, const int8_t *restrict xq,
+                       const float *restrict xs, const float *restrict xo, uint32_t n,
+                       const ebq_qtensor *restrict w);
+
 /* q[n] int8, *scale, vo[n_idx] <- v[n] float: per-row absmax over the non-outlier channels,
  * q = sat_i8(v * (127 / absmax)), scale = absmax / 127 (0 when absmax < 2^-100);
  * outlier channels idx[] are copied to vo[] in float and zeroed in q. */
@@ -40,6 +46,11 @@ void ebq_rmsnorm_q8(int8_t *restrict h, uint16_t *restrict ho, const float *rest
 /* x[d] = tok_proj(tok[id]) + pos_proj(pos[t]) + seg[s]; tmp[d] scratch. */
 void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
                    uint32_t id, uint32_t t, uint32_t s);
+
+/* ebq_embed_row for the n tokens ids[i], segs[i] at positions t0 + i: x[n][d], tmp[n][d]. */
+void ebq_embed_rows(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
+                    const uint16_t *restrict ids, const uint8_t *restrict segs, uint32_t t0,
+                    uint32_t n);
 
 /* s[n][T] for n query rows q[n][d] (scales qs[n], outlier channels qo[n][n_o]):
  * s[i][j] = (float)sum_int(q[i] * H[j]) * qs[i] + sum_m qo[i][m] * HO[j][m] over the unmasked

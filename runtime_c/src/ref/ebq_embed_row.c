@@ -12,3 +12,11 @@ void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *rest
     const float *seg = m->seg + (size_t)s * d;
     for (uint32_t c = 0; c < d; c++) x[c] = (x[c] + tmp[c]) + seg[c];
 }
+
+/* x[n][d]: ebq_embed_row for the n tokens ids[i], segs[i] at positions t0 + i */
+void ebq_embed_rows(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
+                    const uint16_t *restrict ids, const uint8_t *restrict segs, uint32_t t0,
+                    uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        ebq_embed_row(x + (size_t)i * m->config.d_model, tmp, m, ids[i], t0 + i, segs[i]);
+}

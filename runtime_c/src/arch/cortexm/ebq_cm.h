@@ -286,4 +286,31 @@ static inline int32_t ebq_cm_sat_i8(float v) {
     return (t ^ s) - s;
 }
 
+/* Assembly text of a 4-value rounding step after the values y0-y3 are in s0-s3: the int8
+ * sign(y) * trunc(|y| * m + 0.5) (with CLAMP "1" the magnitude first clamped to 127, USAT) as
+ * the bytes %[q][0..4), %[q] advanced by 4. |y| * m + 0.5 is one VMLA into four 0.5f loaded
+ * from %[half] (the chained VMLA rounds the product, then the sum: for m > 0 the bits of
+ * ebq_cm_round / ebq_cm_sat_i8 of y * m, whose sign is y's); the sign goes in with EOR/SUB
+ * with the float bits in the shifted operand. Scratch operands %[a0], %[a1], %[b0], %[b1];
+ * clobbers s0-s11. */
+#define EBQ_CM_ASM_ROUND4(CLAMP)                                                               \
+    "vldmia %[half], {s4-s7}\n\t"                                                              \
+    "vabs.f32 s8, s0\n\tvabs.f32 s9, s1\n\tvabs.f32 s10, s2\n\tvabs.f32 s11, s3\n\t"           \
+    "vmla.f32 s4, s8, %[m]\n\tvmla.f32 s5, s9, %[m]\n\t"                                       \
+    "vmla.f32 s6, s10, %[m]\n\tvmla.f32 s7, s11, %[m]\n\t"                                     \
+    "vcvt.s32.f32 s4, s4\n\tvcvt.s32.f32 s5, s5\n\t"                                           \
+    "vcvt.s32.f32 s6, s6\n\tvcvt.s32.f32 s7, s7\n\t"                                           \
+    "vmov %[a0], %[a1], s6, s7\n\t" /* values 2, 3 */                                          \
+    "vmov %[b0], %[b1], s2, s3\n\t"                                                            \
+    ".if " CLAMP "\n\tusat %[a0], #7, %[a0]\n\tusat %[a1], #7, %[a1]\n\t.endif\n\t"            \
+    "eor %[a0], %[a0], %[b0], asr #31\n\tsub %[a0], %[a0], %[b0], asr #31\n\t"                 \
+    "eor %[a1], %[a1], %[b1], asr #31\n\tsub %[a1], %[a1], %[b1], asr #31\n\t"                 \
+    "strb %[a0], [%[q], #2]\n\tstrb %[a1], [%[q], #3]\n\t"                                     \
+    "vmov %[a0], %[a1], s4, s5\n\t" /* values 0, 1 */                                          \
+    "vmov %[b0], %[b1], s0, s1\n\t"                                                            \
+    ".if " CLAMP "\n\tusat %[a0], #7, %[a0]\n\tusat %[a1], #7, %[a1]\n\t.endif\n\t"            \
+    "eor %[a0], %[a0], %[b0], asr #31\n\tsub %[a0], %[a0], %[b0], asr #31\n\t"                 \
+    "eor %[a1], %[a1], %[b1], asr #31\n\tsub %[a1], %[a1], %[b1], asr #31\n\t"                 \
+    "strb %[a1], [%[q], #1]\n\tstrb %[a0], [%[q]], #4"
+
 #endif /* EBQ_ARCH_CORTEXM_CM_H */

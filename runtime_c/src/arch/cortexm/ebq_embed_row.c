@@ -5,9 +5,13 @@
  * rows are widened once, each output channel runs both dot products with SMLAD (per 4 columns:
  * 2 LDR + 4 SXTB16 + 4 SMLAD + 2 widened loads) and the float work is the ref's, in the ref's
  * order: (0 + sum * block scale) * row scale (+ bias), then (tok + pos) + seg. Other shapes
- * (outlier columns, several blocks, rd % 4 != 0) call ebq_linear_q8 as the ref does. Same bits
- * as src/ref/ebq_embed_row.c. */
+ * (outlier columns, several blocks, rd % 4 != 0) call ebq_linear_q8 as the ref does. Four
+ * tokens at a time (ebq_embed_rows) take the 2 x 4 tiles of the linear layers instead (rows of
+ * 16 columns: each projection row is loaded and split once for four tokens), the position
+ * projection adding itself to the token one in its epilogue. Same bits as
+ * src/ref/ebq_embed_row.c. */
 #include "ebq_cm.h"
+#include "ebq_cm_linear.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 
@@ -100,4 +104,40 @@ void ebq_embed_row(float *restrict x, float *restrict tmp, const ebq_model *rest
                          wt->bias, wp->bias, o, seg[o]);
     }
     (void)tmp;
+}
+
+/* x[n][d]: ebq_embed_row for the n tokens ids[i], segs[i] at positions t0 + i */
+void ebq_embed_rows(float *restrict x, float *restrict tmp, const ebq_model *restrict m,
+                    const uint16_t *restrict ids, const uint8_t *restrict segs, uint32_t t0,
+                    uint32_t n) {
+    const uint32_t d = m->config.d_model, rd = m->config.reduced_dim;
+    uint32_t i = 0;
+    for (; n - i >= 4u; i += 4u) {
+        const int8_t *xt[4], *xp[4];
+        float ts[4], ps[4];
+        for (uint32_t k = 0; k < 4u; k++) {
+            const uint32_t id = ids[i + k], t = t0 + i + k;
+            xt[k] = m->tok_q + (size_t)id * rd, ts[k] = ebq_cm_f16(m->tok_scale[id]);
+            xp[k] = m->pos_q + (size_t)t * rd, ps[k] = ebq_cm_f16(m->pos_scale[t]);
+        }
+        float *xi = x + (size_t)i * d;
+        if (m->tok_proj.cols != rd || m->pos_proj.cols != rd ||
+            !ebq_cm_linear4(xi, &m->tok_proj, xt, ts, 0, 0))
+            break;
+        if (!ebq_cm_linear4(xi, &m->pos_proj, xp, ps, 0, 1)) { /* x = tok + pos, row by row */
+            for (uint32_t k = 0; k < 4u; k++) {
+                float *xk = xi + (size_t)k * d;
+                ebq_linear_q8(tmp, xp[k], &ps[k], 0, 1u, &m->pos_proj);
+                for (uint32_t c = 0; c < d; c++) xk[c] = xk[c] + tmp[c];
+            }
+        }
+        for (uint32_t k = 0; k < 4u; k++) { /* + seg */
+            float *xk = xi + (size_t)k * d;
+            const float *seg = m->seg + (size_t)segs[i + k] * d;
+#pragma GCC unroll 4
+            for (uint32_t c = 0; c < d; c++) xk[c] = xk[c] + seg[c];
+        }
+    }
+    for (; i < n; i++)
+        ebq_embed_row(x + (size_t)i * d, tmp, m, ids[i], t0 + i, segs[i]);
 }

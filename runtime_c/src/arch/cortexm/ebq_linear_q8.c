@@ -9,6 +9,7 @@
  * work per block (convert, scale, VMLA) is the ref's, in the ref's order, so the bits are the
  * same as src/ref/ebq_linear_q8.c. */
 #include "ebq_cm.h"
+#include "ebq_cm_linear.h"
 #include "embbert/kernels.h"
 #include "embbert/numerics.h"
 #include "../../ref/ref_loops.h"
@@ -384,12 +385,339 @@ static void linear_any(float *restrict y, const int8_t *restrict x, const ebq_qt
                                      bl, nb);
 }
 
+/* ---- 2 x 4 tiles: two weight rows x four tokens ----
+ *
+ * Per 4 columns 32 MACs = 4 LDR + 4 SXTB16 + 4 LDRD + 16 SMLAD: each weight word is split
+ * once for four tokens, each widened token pair is loaded once for two rows. That needs 14
+ * core registers (8 sums, 2 weight halves, 2 token words, 2 pointers: all of r0-r12 and lr),
+ * so the weight words are loaded twice (even bytes, then odd bytes) rather than kept, and the
+ * layer is written in assembly (GCC spills long before), for the row widths of the default
+ * model: 128 (q, out, pw: four 32-column blocks) and 16 (the embedding projections: one
+ * block). The second row and every block are immediate offsets, the block sums go to the FPU
+ * in pairs (VMOV), and the float work per block and per output is the ref's sequence. */
+
+/* The state of the layer, advanced by one row pair per pass (the assembly reads the fields at
+ * these offsets) */
+typedef struct {
+    const int8_t *w;      /*  0: weights of row o (row o + 1 follows) */
+    const uint16_t *sc;   /*  4: block scales of row o (row o + 1's follow) */
+    float *y;             /*  8: y[0][o] (token t at y + t * stride) */
+    const float *bias;    /* 12: bias + o (0: none) */
+    const uint16_t *ow;   /* 16: the 4 outlier weights of row o, row o + 1's follow (0: none) */
+    uint32_t pairs;       /* 20: row pairs left */
+    uint32_t stride;      /* 24: bytes between token rows of y */
+    uint32_t ow_step;     /* 28: bytes from ow to the next pair's (0 without outliers) */
+    const float *xs;      /* 32: the tokens' scales [4] */
+    const float *xo;      /* 36: the tokens' outlier inputs [4][4] */
+    const int8_t *xt[4];  /* 40: the tokens' int8 rows */
+} l24_state;
+
+#if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
+/* Rows of W columns in NB blocks of NS steps (4 columns each). First the four tokens, widened
+ * (widen24's layout) into the frame: [sp, sp + 1024) is then read with SP-relative LDRDs, which
+ * frees the register that kept row 0's weight word (so only row 1's is loaded twice). Per row
+ * pair: the sums of both rows x four tokens, block by block (registers: r1 w, sums r3-r6
+ * row 0 and r7-r10 row 1 (tokens 0-3), weight halves r11, r12, row 0's word r2, token words
+ * r0, lr) into f[row][token] = s(2 token + row) from 0.0f: f += (float)sum * scale (VMLA: the
+ * product rounded, then the sum); then f = f * xs; with OUTL and ow set the four outlier
+ * columns f += xo * w16 in column order; with BIAS f = f + bias; with RES f = y + f (the
+ * residual sum); stored as two adjacent floats per token. FP16 block scales: halves of s8-s11
+ * (SCLOAD); xs in s12-s15; scratch s16-s21; the outlier inputs s16-s31 (token t, column m:
+ * s(16 + 4t + m)) and weights s8-s15 (row 0: s8, s12, s9, s13; row 1: s10, s14, s11, s15),
+ * after which xs is loaded again. [sp + 1024] holds the state pointer, [sp + 1028] eight
+ * zeros. */
+#define L24_ASM(W, NS, NB, STEPS, SCLOAD, BLOCKS, OUTL, BIAS, RES)                     \
+    /* one 4-column step: weight bytes c of rows 0, 1; token words at sp + x */        \
+    ".macro EBQ_STEP24 c, x, acc\n\t"                                                  \
+    "ldr r2, [r1, #(\\c)]\n\t"                                                         \
+    "ldr r12, [r1, #(" #W " + \\c)]\n\t"                                               \
+    "sxtb16 r11, r2\n\t"                                                               \
+    "sxtb16 r12, r12\n\t"                                                              \
+    "ldrd r0, lr, [sp, #(\\x)]\n\t"                                                    \
+    ".if \\acc\n\t"                                                                    \
+    "smlad r3, r11, r0, r3\n\tsmlad r4, r11, lr, r4\n\t"                               \
+    "smlad r7, r12, r0, r7\n\tsmlad r8, r12, lr, r8\n\t"                               \
+    "ldrd r0, lr, [sp, #(\\x + 8)]\n\t"                                                \
+    "smlad r5, r11, r0, r5\n\tsmlad r6, r11, lr, r6\n\t"                               \
+    "smlad r9, r12, r0, r9\n\tsmlad r10, r12, lr, r10\n\t"                             \
+    ".else\n\t" /* the block's first step starts the sums */                           \
+    "smuad r3, r11, r0\n\tsmuad r4, r11, lr\n\t"                                       \
+    "smuad r7, r12, r0\n\tsmuad r8, r12, lr\n\t"                                       \
+    "ldrd r0, lr, [sp, #(\\x + 8)]\n\t"                                                \
+    "smuad r5, r11, r0\n\tsmuad r6, r11, lr\n\t"                                       \
+    "smuad r9, r12, r0\n\tsmuad r10, r12, lr\n\t"                                      \
+    ".endif\n\t"                                                                       \
+    "sxtb16 r11, r2, ror #8\n\t" /* row 0 kept in r2; row 1 loaded again */            \
+    "ldr r12, [r1, #(" #W " + \\c)]\n\t"                                               \
+    "sxtb16 r12, r12, ror #8\n\t"                                                      \
+    "ldrd r0, lr, [sp, #(\\x + 16)]\n\t"                                               \
+    "smlad r3, r11, r0, r3\n\tsmlad r4, r11, lr, r4\n\t"                               \
+    "smlad r7, r12, r0, r7\n\tsmlad r8, r12, lr, r8\n\t"                               \
+    "ldrd r0, lr, [sp, #(\\x + 24)]\n\t"                                               \
+    "smlad r5, r11, r0, r5\n\tsmlad r6, r11, lr, r6\n\t"                               \
+    "smlad r9, r12, r0, r9\n\tsmlad r10, r12, lr, r10\n\t"                             \
+    ".endm\n\t"                                                                        \
+    /* block b: steps NS * b .. NS * b + NS - 1; scales: half ha of sa (row 0), hb of sb */ \
+    ".macro EBQ_BLOCK24 b, ha, sa, hb, sb\n\t"                                         \
+    ".irp k, " STEPS "\n\t"                                                            \
+    "EBQ_STEP24 (4 * (" #NS " * \\b + \\k)), (32 * (" #NS " * \\b + \\k)), \\k\n\t"    \
+    ".endr\n\t"                                                                        \
+    "vcvt\\ha\\().f32.f16 s16, \\sa\n\t"                                               \
+    "vcvt\\hb\\().f32.f16 s17, \\sb\n\t"                                               \
+    "vmov s18, s19, r3, r4\n\tvmov s20, s21, r5, r6\n\t"                               \
+    "vcvt.f32.s32 s18, s18\n\tvcvt.f32.s32 s19, s19\n\t"                               \
+    "vcvt.f32.s32 s20, s20\n\tvcvt.f32.s32 s21, s21\n\t"                               \
+    "vmla.f32 s0, s18, s16\n\tvmla.f32 s2, s19, s16\n\t"                               \
+    "vmla.f32 s4, s20, s16\n\tvmla.f32 s6, s21, s16\n\t"                               \
+    "vmov s18, s19, r7, r8\n\tvmov s20, s21, r9, r10\n\t"                              \
+    "vcvt.f32.s32 s18, s18\n\tvcvt.f32.s32 s19, s19\n\t"                               \
+    "vcvt.f32.s32 s20, s20\n\tvcvt.f32.s32 s21, s21\n\t"                               \
+    "vmla.f32 s1, s18, s17\n\tvmla.f32 s3, s19, s17\n\t"                               \
+    "vmla.f32 s5, s20, s17\n\tvmla.f32 s7, s21, s17\n\t"                               \
+    ".endm\n\t"                                                                        \
+    "push {r4-r11, lr}\n\t"                                                            \
+    "vpush {s16-s31}\n\t"                                                              \
+    "sub sp, sp, #1060\n\t"                                                            \
+    "str r0, [sp, #1024]\n\t"                                                          \
+    /* eight zeros at sp + 1028 (the sums start from 0.0f), xs in s12-s15 */           \
+    "movs r1, #0\n\t"                                                                  \
+    "vmov s0, s1, r1, r1\n\tvmov s2, s3, r1, r1\n\t"                                   \
+    "vmov s4, s5, r1, r1\n\tvmov s6, s7, r1, r1\n\t"                                   \
+    "add r12, sp, #1028\n\t"                                                           \
+    "vstmia r12, {s0-s7}\n\t"                                                          \
+    "ldr r1, [r0, #32]\n\t"                                                            \
+    "vldmia r1, {s12-s15}\n\t"                                                         \
+    /* the four tokens widened to [sp, sp + 1024): r0-r3 even, r8-r11 odd halves */    \
+    "add r12, r0, #40\n\t"                                                             \
+    "ldmia r12, {r4-r7}\n\t"                                                           \
+    "mov r12, sp\n\t"                                                                  \
+    "movs lr, #(" #W " / 4)\n\t"                                                       \
+    "3:\n\t"                                                                           \
+    "ldr r0, [r4], #4\n\tldr r1, [r5], #4\n\tldr r2, [r6], #4\n\tldr r3, [r7], #4\n\t" \
+    "sxtb16 r8, r0, ror #8\n\tsxtb16 r9, r1, ror #8\n\t"                               \
+    "sxtb16 r10, r2, ror #8\n\tsxtb16 r11, r3, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\tsxtb16 r1, r1\n\tsxtb16 r2, r2\n\tsxtb16 r3, r3\n\t"             \
+    "stmia r12!, {r0-r3, r8-r11}\n\t"                                                  \
+    "subs lr, lr, #1\n\t"                                                              \
+    "bne 3b\n\t"                                                                       \
+    "1:\n\t"                                                                           \
+    "ldr r12, [sp, #1024]\n\t"                                                         \
+    "ldmia r12, {r1, r3}\n\t"                                                          \
+    SCLOAD                                                                             \
+    "add r0, sp, #1028\n\t"                                                            \
+    "vldmia r0, {s0-s7}\n\t"                                                           \
+    BLOCKS                                                                             \
+    "ldr r12, [sp, #1024]\n\t"                                                         \
+    ".if " #OUTL "\n\t" /* the outlier weights took s12-s15 */                         \
+    "ldr r0, [r12, #32]\n\t"                                                           \
+    "vldmia r0, {s12-s15}\n\t"                                                         \
+    ".endif\n\t"                                                                       \
+    "vmul.f32 s0, s0, s12\n\tvmul.f32 s1, s1, s12\n\t"                                 \
+    "vmul.f32 s2, s2, s13\n\tvmul.f32 s3, s3, s13\n\t"                                 \
+    "vmul.f32 s4, s4, s14\n\tvmul.f32 s5, s5, s14\n\t"                                 \
+    "vmul.f32 s6, s6, s15\n\tvmul.f32 s7, s7, s15\n\t"                                 \
+    /* with OUTL, four outlier columns when ow is set */                               \
+    ".if " #OUTL "\n\t"                                                                \
+    "ldr r0, [r12, #16]\n\t"                                                           \
+    "cmp r0, #0\n\t"                                                                   \
+    "beq 2f\n\t"                                                                       \
+    "vldmia r0, {s8-s11}\n\t"                                                          \
+    "ldr r0, [r12, #36]\n\t"                                                           \
+    "vldmia r0, {s16-s31}\n\t"                                                         \
+    "vcvtt.f32.f16 s12, s8\n\tvcvtb.f32.f16 s8, s8\n\t"                                \
+    "vcvtt.f32.f16 s13, s9\n\tvcvtb.f32.f16 s9, s9\n\t"                                \
+    "vcvtt.f32.f16 s14, s10\n\tvcvtb.f32.f16 s10, s10\n\t"                             \
+    "vcvtt.f32.f16 s15, s11\n\tvcvtb.f32.f16 s11, s11\n\t"                             \
+    "vmla.f32 s0, s16, s8\n\tvmla.f32 s1, s16, s10\n\t"                                \
+    "vmla.f32 s0, s17, s12\n\tvmla.f32 s1, s17, s14\n\t"                               \
+    "vmla.f32 s0, s18, s9\n\tvmla.f32 s1, s18, s11\n\t"                                \
+    "vmla.f32 s0, s19, s13\n\tvmla.f32 s1, s19, s15\n\t"                               \
+    "vmla.f32 s2, s20, s8\n\tvmla.f32 s3, s20, s10\n\t"                                \
+    "vmla.f32 s2, s21, s12\n\tvmla.f32 s3, s21, s14\n\t"                               \
+    "vmla.f32 s2, s22, s9\n\tvmla.f32 s3, s22, s11\n\t"                                \
+    "vmla.f32 s2, s23, s13\n\tvmla.f32 s3, s23, s15\n\t"                               \
+    "vmla.f32 s4, s24, s8\n\tvmla.f32 s5, s24, s10\n\t"                                \
+    "vmla.f32 s4, s25, s12\n\tvmla.f32 s5, s25, s14\n\t"                               \
+    "vmla.f32 s4, s26, s9\n\tvmla.f32 s5, s26, s11\n\t"                                \
+    "vmla.f32 s4, s27, s13\n\tvmla.f32 s5, s27, s15\n\t"                               \
+    "vmla.f32 s6, s28, s8\n\tvmla.f32 s7, s28, s10\n\t"                                \
+    "vmla.f32 s6, s29, s12\n\tvmla.f32 s7, s29, s14\n\t"                               \
+    "vmla.f32 s6, s30, s9\n\tvmla.f32 s7, s30, s11\n\t"                                \
+    "vmla.f32 s6, s31, s13\n\tvmla.f32 s7, s31, s15\n\t"                               \
+    "2:\n\t"                                                                           \
+    ".endif\n\t"                                                                       \
+    "ldmia r12, {r0-r7}\n\t" /* w, sc, y, bias, ow, pairs, stride, ow_step */          \
+    ".if " #BIAS "\n\t"                                                                \
+    "vldmia r3, {s8-s9}\n\t"                                                           \
+    "vadd.f32 s0, s0, s8\n\tvadd.f32 s1, s1, s9\n\t"                                   \
+    "vadd.f32 s2, s2, s8\n\tvadd.f32 s3, s3, s9\n\t"                                   \
+    "vadd.f32 s4, s4, s8\n\tvadd.f32 s5, s5, s9\n\t"                                   \
+    "vadd.f32 s6, s6, s8\n\tvadd.f32 s7, s7, s9\n\t"                                   \
+    "adds r3, #8\n\t"                                                                  \
+    ".endif\n\t"                                                                       \
+    ".if " #RES "\n\t"                                                                 \
+    "vldmia r2, {s10-s11}\n\t"                                                         \
+    "vadd.f32 s0, s10, s0\n\tvadd.f32 s1, s11, s1\n\t"                                 \
+    ".endif\n\t"                                                                       \
+    "vstmia r2, {s0-s1}\n\t"                                                           \
+    "add r9, r2, r6\n\t"                                                               \
+    ".if " #RES "\n\t"                                                                 \
+    "vldmia r9, {s10-s11}\n\t"                                                         \
+    "vadd.f32 s2, s10, s2\n\tvadd.f32 s3, s11, s3\n\t"                                 \
+    ".endif\n\t"                                                                       \
+    "vstmia r9, {s2-s3}\n\t"                                                           \
+    "add r9, r9, r6\n\t"                                                               \
+    ".if " #RES "\n\t"                                                                 \
+    "vldmia r9, {s10-s11}\n\t"                                                         \
+    "vadd.f32 s4, s10, s4\n\tvadd.f32 s5, s11, s5\n\t"                                 \
+    ".endif\n\t"                                                                       \
+    "vstmia r9, {s4-s5}\n\t"                                                           \
+    "add r9, r9, r6\n\t"                                                               \
+    ".if " #RES "\n\t"                                                                 \
+    "vldmia r9, {s10-s11}\n\t"                                                         \
+    "vadd.f32 s6, s10, s6\n\tvadd.f32 s7, s11, s7\n\t"                                 \
+    ".endif\n\t"                                                                       \
+    "vstmia r9, {s6-s7}\n\t"                                                           \
+    "add r0, r0, #(2 * " #W ")\n\t"                                                    \
+    "adds r1, #(4 * " #NB ")\n\t"                                                      \
+    "adds r2, #8\n\t"                                                                  \
+    "add r4, r4, r7\n\t"                                                               \
+    "subs r5, #1\n\t"                                                                  \
+    "stmia r12, {r0-r5}\n\t"                                                           \
+    "bne 1b\n\t"                                                                       \
+    "add sp, sp, #1060\n\t"                                                            \
+    "vpop {s16-s31}\n\t"                                                               \
+    "pop {r4-r11, pc}\n\t"                                                             \
+    ".purgem EBQ_BLOCK24\n\t"                                                          \
+    ".purgem EBQ_STEP24\n\t"
+
+#define L24_128(OUTL, RES)                                                             \
+    L24_ASM(128, 8, 4, "0, 1, 2, 3, 4, 5, 6, 7", "vldmia r3, {s8-s11}\n\t",                \
+            "EBQ_BLOCK24 0, b, s8, b, s10\n\tEBQ_BLOCK24 1, t, s8, t, s10\n\t"             \
+            "EBQ_BLOCK24 2, b, s9, b, s11\n\tEBQ_BLOCK24 3, t, s9, t, s11\n\t",            \
+            OUTL, 1, RES)
+#define L24_16(RES)                                                                    \
+    L24_ASM(16, 4, 1, "0, 1, 2, 3", "vldr s8, [r3]\n\t", "EBQ_BLOCK24 0, b, s8, t, s8\n\t", \
+            0, 0, RES)
+
+#define U_ __attribute__((unused)) /* read by the assembly (r0) */
+__attribute__((naked, noinline)) static void l24_128(U_ l24_state *st) { __asm__(L24_128(0, 0)); }
+__attribute__((naked, noinline)) static void l24_128_o(U_ l24_state *st) { __asm__(L24_128(1, 0)); }
+__attribute__((naked, noinline)) static void l24_128_res(U_ l24_state *st) {
+    __asm__(L24_128(1, 1));
+}
+__attribute__((naked, noinline)) static void l24_16(U_ l24_state *st) { __asm__(L24_16(0)); }
+__attribute__((naked, noinline)) static void l24_16_res(U_ l24_state *st) { __asm__(L24_16(1)); }
+#undef U_
+#undef L24_16
+#undef L24_128
+#undef L24_ASM
+#define L24_NATIVE 1
+#else
+#define L24_NATIVE 0
+#endif
+
+#if !EBQ_CM_NATIVE
+/* xw <- four token rows (x[t] = xt[t], w columns, w % 4 == 0) widened to int16 pairs, per 4
+ * columns the words (t0 even, t1 even, t2 even, t3 even, t0 odd, ..., t3 odd): one LDRD per
+ * token pair */
+static inline __attribute__((always_inline)) void widen24(uint32_t *restrict xw,
+                                                          const int8_t *const xt[4], uint32_t w) {
+    const int8_t *x0 = xt[0], *x1 = xt[1], *x2 = xt[2], *x3 = xt[3];
+    for (uint32_t c = 0; c < w; c += 4u, xw += 8) {
+        const uint32_t v0 = ebq_cm_ld32(x0 + c), v1 = ebq_cm_ld32(x1 + c);
+        const uint32_t v2 = ebq_cm_ld32(x2 + c), v3 = ebq_cm_ld32(x3 + c);
+        xw[0] = ebq_cm_sxtb16(v0), xw[1] = ebq_cm_sxtb16(v1);
+        xw[2] = ebq_cm_sxtb16(v2), xw[3] = ebq_cm_sxtb16(v3);
+        xw[4] = ebq_cm_sxtb16_ror8(v0), xw[5] = ebq_cm_sxtb16_ror8(v1);
+        xw[6] = ebq_cm_sxtb16_ror8(v2), xw[7] = ebq_cm_sxtb16_ror8(v3);
+    }
+}
+
+/* the same in C for rows of w columns in 32-column blocks (or one block) and any outlier
+ * count no: the host tests' twin of the assembly (an Arm build without an FPU keeps the
+ * 1 x 4 path, which suits GCC better) */
+static void l24_c(l24_state *st, uint32_t cols, uint32_t no, int res) {
+    const uint32_t bl = cols < 32u ? cols : 32u, nb = cols / bl;
+    uint32_t xw[256];
+    widen24(xw, st->xt, cols);
+    for (; st->pairs; st->pairs--) {
+        for (uint32_t r = 0; r < 2u; r++) {
+            for (uint32_t t = 0; t < 4u; t++) {
+                float v = 0.0f;
+                for (uint32_t b = 0; b < nb; b++) {
+                    int32_t acc = 0;
+                    for (uint32_t k = 0; k < bl / 4u; k++) {
+                        const uint32_t c = bl * b + 4u * k;
+                        const uint32_t wv = ebq_cm_ld32(st->w + r * cols + c);
+                        const uint32_t *x = xw + 2u * c + t;
+                        acc = ebq_cm_smlad(ebq_cm_sxtb16(wv), x[0], acc);
+                        acc = ebq_cm_smlad(ebq_cm_sxtb16_ror8(wv), x[4], acc);
+                    }
+                    v = ebq_cm_mla(v, (float)acc, ebq_cm_f16(st->sc[nb * r + b]));
+                }
+                v = v * st->xs[t];
+                for (uint32_t m = 0; m < no; m++)
+                    v = ebq_cm_mla(v, st->xo[t * no + m], ebq_cm_f16(st->ow[r * no + m]));
+                if (st->bias) v = v + st->bias[r];
+                float *yp = st->y + t * (st->stride / 4u) + r;
+                *yp = res ? *yp + v : v;
+            }
+        }
+        st->w += 2u * cols, st->sc += 2u * nb, st->y += 2;
+        if (st->bias) st->bias += 2;
+        if (no) st->ow += 2u * no;
+    }
+}
+#endif
+
+/* y[t][rows] (res: y[t][rows] + ...) for four tokens xt[t]: rows (even count) of 128 columns
+ * in 32-column blocks with a bias, or of 16 columns in one block without; 1 if done, 0 if the
+ * layer is not one of these shapes */
+int ebq_cm_linear4(float *restrict y, const ebq_qtensor *restrict w, const int8_t *const xt[4],
+                   const float *restrict xs, const float *restrict xo, int res) {
+#if EBQ_CM_NATIVE && !L24_NATIVE /* no FPU: the 1 x 4 path */
+    (void)y, (void)w, (void)xt, (void)xs, (void)xo, (void)res;
+    return 0;
+#else
+    const uint32_t no = w->n_outliers, cols = w->cols;
+    const int wide = cols == 128u && w->block == 32u && w->bias;
+    const int narrow = cols == 16u && w->block == 16u && !w->bias;
+    /* VLDM wants word-aligned scales and outlier weights */
+    const int aligned = ((uintptr_t)w->scale | (uintptr_t)w->outlier_w) % 4u == 0u;
+    if (!(wide || narrow) || w->rows % 2u != 0u ||
+        (L24_NATIVE && ((no != 0u && (no != 4u || narrow)) || !aligned)))
+        return 0;
+    l24_state st = {w->q, w->scale, y, w->bias, no ? w->outlier_w : 0, w->rows / 2u,
+                    4u * w->rows, 4u * no, xs, xo, {xt[0], xt[1], xt[2], xt[3]}};
+    if (st.pairs == 0u) return 1;
+#if L24_NATIVE
+    if (wide)
+        res ? l24_128_res(&st) : no ? l24_128_o(&st) : l24_128(&st);
+    else
+        res ? l24_16_res(&st) : l24_16(&st);
+#else
+    l24_c(&st, cols, no, res);
+#endif
+    return 1;
+#endif
+}
+
 /* y[n][rows] <- W[rows][cols] . (xs[i] * xq[i][cols] + outliers xo[i][n_out]) + bias[rows] */
 void ebq_linear_q8(float *restrict y, const int8_t *restrict xq, const float *restrict xs,
                    const float *restrict xo, uint32_t n, const ebq_qtensor *restrict w) {
     const uint32_t rows = w->rows, cols = w->cols, bl = w->block, no = w->n_outliers;
     const int fast = (cols % 4u == 0u) && (bl % 4u == 0u) && (cols <= CHUNK || CHUNK % bl == 0u);
     for (uint32_t i = 0; i < n; i += 2u) {
+        if (n - i >= 4u) {
+            const int8_t *x0 = xq + (size_t)i * cols;
+            const int8_t *const xt[4] = {x0, x0 + cols, x0 + 2u * cols, x0 + 3u * cols};
+            if (ebq_cm_linear4(y + (size_t)i * rows, w, xt, xs + i,
+                               no ? xo + (size_t)i * no : xo, 0)) {
+                i += 2u; /* four tokens, 2 more below */
+                continue;
+            }
+        }
         if (n - i >= 4u && bl == 32u && cols % 32u == 0u && 2u * cols <= CHUNK) {
             uint32_t xw[CHUNK]; /* four tokens at a time */
             widen4(xw, xq + (size_t)i * cols, cols);

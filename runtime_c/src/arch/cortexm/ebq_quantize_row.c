@@ -4,8 +4,8 @@
  * unsigned integers, so the max runs on the core registers: twice the bits (the shift drops the
  * sign) in CMP with a shifted operand, IT, LSL; a NaN (which the ref's `a > amax` skips) shows
  * up as a pattern above infinity and sends the row to the reference loop. Rounding: ebq_cm_round
- * (|p| + 0.5, VCVT, sign of p fixed up), four values at a time on Cortex-M: one VLDM, the VFP
- * work, two-register VMOVs out, EOR/SUB with the sign in the shifted operand, byte stores.
+ * (|p| + 0.5, VCVT, sign of p fixed up), four values at a time on Cortex-M: one VLDM, then
+ * EBQ_CM_ASM_ROUND4 (ebq_cm.h).
  * Same bits as src/ref/ebq_quantize_row.c. */
 #include "ebq_cm.h"
 #include "embbert/kernels.h"
@@ -42,49 +42,18 @@ static inline uint32_t absmax_bits2(const float *restrict v, uint32_t c0, uint32
     return m;
 }
 
-/* (*q)[0..4) <- ebq_cm_round((*v)[k] * inv), both pointers advanced by 4 (no clamp: the
- * caller's |v * inv| <= 127 (1 + 2^-23) off the outlier channels). The sign comes from the
- * bits of the product, as in ebq_cm_round. */
+/* (*q)[0..4) <- ebq_cm_round((*v)[k] * inv), both pointers advanced by 4 (inv > 0; no clamp:
+ * the caller's |v * inv| <= 127 (1 + 2^-23) off the outlier channels) */
 static inline void round4(int8_t **q, const float **v, float inv) {
 #if EBQ_CM_NATIVE && defined(__GNUC__) && defined(__ARM_FP)
-    uint32_t x0, x1, y0, y1;
-    __asm__ volatile("vldmia %[v]!, {s0-s3}\n\t"
-                     "vmul.f32 s0, s0, %[inv]\n\t"
-                     "vmul.f32 s1, s1, %[inv]\n\t"
-                     "vmul.f32 s2, s2, %[inv]\n\t"
-                     "vmul.f32 s3, s3, %[inv]\n\t"
-                     "vabs.f32 s4, s0\n\t"
-                     "vabs.f32 s5, s1\n\t"
-                     "vabs.f32 s6, s2\n\t"
-                     "vabs.f32 s7, s3\n\t"
-                     "vadd.f32 s4, s4, %[half]\n\t"
-                     "vadd.f32 s5, s5, %[half]\n\t"
-                     "vadd.f32 s6, s6, %[half]\n\t"
-                     "vadd.f32 s7, s7, %[half]\n\t"
-                     "vcvt.s32.f32 s4, s4\n\t"
-                     "vcvt.s32.f32 s5, s5\n\t"
-                     "vcvt.s32.f32 s6, s6\n\t"
-                     "vcvt.s32.f32 s7, s7\n\t"
-                     "vmov %[x0], %[x1], s6, s7\n\t" /* values 2, 3 */
-                     "vmov %[y0], %[y1], s2, s3\n\t"
-                     "eor %[x0], %[x0], %[y0], asr #31\n\t"
-                     "sub %[x0], %[x0], %[y0], asr #31\n\t"
-                     "eor %[x1], %[x1], %[y1], asr #31\n\t"
-                     "sub %[x1], %[x1], %[y1], asr #31\n\t"
-                     "strb %[x0], [%[q], #2]\n\t"
-                     "strb %[x1], [%[q], #3]\n\t"
-                     "vmov %[x0], %[x1], s4, s5\n\t" /* values 0, 1 */
-                     "vmov %[y0], %[y1], s0, s1\n\t"
-                     "eor %[x0], %[x0], %[y0], asr #31\n\t"
-                     "sub %[x0], %[x0], %[y0], asr #31\n\t"
-                     "eor %[x1], %[x1], %[y1], asr #31\n\t"
-                     "sub %[x1], %[x1], %[y1], asr #31\n\t"
-                     "strb %[x1], [%[q], #1]\n\t"
-                     "strb %[x0], [%[q]], #4"
-                     : [x0] "=&r"(x0), [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1),
+    static const float HALF4[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+    uint32_t a0, a1, b0, b1;
+    __asm__ volatile("vldmia %[v]!, {s0-s3}\n\t" EBQ_CM_ASM_ROUND4("0")
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1),
                        [v] "+r"(*v), [q] "+r"(*q)
-                     : [inv] "t"(inv), [half] "t"(0.5f)
-                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "memory");
+                     : [m] "t"(inv), [half] "r"(HALF4)
+                     : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+                       "memory");
 #else
     for (uint32_t k = 0; k < 4u; k++) (*q)[k] = (int8_t)ebq_cm_round((*v)[k] * inv);
     *q += 4, *v += 4;
