@@ -31,12 +31,15 @@ def write_report(res: dict, out: Path) -> None:
           ", ".join(f"{k} {v}" for k, v in res["config"].items()) + ". Outlier channels "
           f"(hn per layer {res['outliers']['hn']}, silu(conv) per layer {res['outliers']['u']},"
           f" [CLS] {res['outliers']['cls']}). Input: [CLS] + pseudo-random tokens + [SEP], one "
-          "segment, no padding (the device runs at the real length T).", "",
+          "segment, no padding (the device runs at the real length T); real text and a "
+          "repeated token beside it under *Input dependence*.", "",
           "**Method.** The firmware `tools/bench/bench_fw.c` runs `ebq_infer` on the QEMU "
           "boards `qemu-m4` (Cortex-M4F) and `qemu-m7` (Cortex-M7) under `-icount shift=10`: the "
           "CMSDK timer then counts executed instructions exactly (docs/MODEL.md). *ref* = the "
           "portable C kernels (`runtime_c/src/ref`), *cortexm* = `runtime_c/src/arch/cortexm` "
-          "(SMLAD 1 x 4 and 2 x 2 tiles). Both builds give logits identical, bit for bit, to "
+          "(SMLAD: 2 x 4 assembly tiles for the dense layers with their epilogues, four query "
+          "rows for q.K^T and softmax @ V, four output rows for the conv, a table for the "
+          "softmax numerators; docs/FORMAT.md). Both builds give logits identical, bit for bit, to "
           "the Python simulation at every T (checked by this run). Per-stage numbers come from "
           "a second build with `-DEBQ_PROFILE` (each stage mark costs a few dozen "
           "instructions). The "
