@@ -125,7 +125,7 @@ def cost_vs_length(summary: dict, config: dict) -> str:
     if per_mac:
         grid = list(range(1, max(Ts) + 1))
         p.line(grid, [runtime_macs(config, T) * per_mac for T in grid], COLORS[3], "5 3")
-        items.append((f"MACs(T) x {per_mac:.2f} {unit}/MAC", COLORS[3]))
+        items.append((f"executed MACs(T) x {per_mac:.2f} {unit}/MAC", COLORS[3]))
     p.legend(items)
     return p.svg()
 

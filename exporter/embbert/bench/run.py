@@ -459,7 +459,7 @@ def _fmt(v: object, spec: str) -> str:
 def format_table(s: dict) -> str:
     unit = s["counter"]
     clock = f"{s['clock_hz'] / 1e6:g} MHz" if s.get("clock_hz") else "wall clock"
-    note = ", 1 instr/cycle" if unit == "instructions" else ""
+    note = ", 1 instr/cycle: a lower bound" if unit == "instructions" else ""
     C = 25  # width of the "vs quant simulation" column
     cos_q = f"{s['cosine_min_quant']:.6f} / {s['cosine_mean_quant']:.6f}"
     rows = [
@@ -485,9 +485,10 @@ def format_table(s: dict) -> str:
                      f"{s['metric_quant']:.4f}"))
     rows += [
         (f"{unit}/inference", f"median {_num(s['count_median'])}, p95 {_num(s['count_p95'])}"),
-        ("MACs/inference", f"median {_num(s['macs_median'])} (dense graph: "
-                           f"{_num(s['dense_macs_median'])})"),
-        (f"{unit}/MAC", "-" if s["count_per_mac"] is None else f"{s['count_per_mac']:.2f}"),
+        ("executed MACs/inference", f"median {_num(s['macs_median'])} (dense graph: "
+                                    f"{_num(s['dense_macs_median'])})"),
+        (f"{unit}/executed MAC",
+         "-" if s["count_per_mac"] is None else f"{s['count_per_mac']:.2f}"),
         (f"latency ({clock}{note})",
          "-" if s["latency_ms_median"] is None else
          f"median {s['latency_ms_median']:.2f} ms, p95 {s['latency_ms_p95']:.2f} ms"),
