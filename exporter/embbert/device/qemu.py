@@ -5,8 +5,11 @@
 
     python -m embbert.device.qemu --board qemu-m4 --elf fw.elf [--port 4444]   # serve until Ctrl-C
 
-The command line comes from the board's TOML ([emulator] command); the serial link is
-`-serial tcp:127.0.0.1:PORT,server=on,wait=on` (QEMU waits for us before starting the guest).
+The command line comes from the board's TOML ([emulator] command). The serial link is a TCP
+socket that *we* bind and listen on, handed to QEMU as a file descriptor (`-chardev
+socket,fd=N,server=on,wait=on`): QEMU waits for the first client before starting the guest,
+and no other process can take the port between choosing it and QEMU listening (nor can a
+connect retried before QEMU listens end up connected to itself).
 """
 
 from __future__ import annotations
@@ -37,9 +40,27 @@ def emulator_command(board: str | Board) -> list[str]:
     return list(b.emulator.command)
 
 
-def qemu_command(board: str | Board, elf: str | Path, port: int) -> list[str]:
-    return [*emulator_command(board), "-kernel", str(elf),
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
+def qemu_command(board: str | Board, elf: str | Path, port: int | None = None, *,
+                 fd: int | None = None) -> list[str]:
+    """QEMU's command line with the UART on a listening socket: `fd` (inherited, see
+    listen_socket) or, for a command line a user runs by hand, tcp:127.0.0.1:port."""
+    serial = (["-chardev", f"socket,id=uart,fd={fd},server=on,wait=on", "-serial",
+               "chardev:uart"] if fd is not None else
+              ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"])
+    return [*emulator_command(board), "-kernel", str(elf), *serial]
+
+
+def listen_socket(port: int = 0) -> socket.socket:
+    """A listening TCP socket on 127.0.0.1 (port 0: any free port) for QEMU to inherit."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen(1)
+    except OSError as e:
+        s.close()
+        raise EmbBertError(f"cannot listen on 127.0.0.1:{port}: {e.strerror}") from None
+    s.set_inheritable(True)
+    return s
 
 
 def free_port() -> int:
@@ -57,13 +78,19 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_qemu(cmd: list[str], stderr=None) -> subprocess.Popen:
+def start_qemu(cmd: list[str], stderr=None, listener: socket.socket | None = None
+                ) -> subprocess.Popen:
+    """QEMU in its own session; `listener` (its UART socket) is inherited and closed here."""
     try:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=stderr, start_new_session=True,
+                                pass_fds=[listener.fileno()] if listener else (),
                                 preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     except FileNotFoundError:
         raise EmbBertError(f"{cmd[0]} not found (apt-get install qemu-system-arm)") from None
+    finally:
+        if listener:
+            listener.close()   # QEMU holds its copy
 
 
 def stop_qemu(proc: subprocess.Popen) -> None:
@@ -85,11 +112,10 @@ class QemuBoard:
         self.elf = Path(elf)
         if not self.elf.is_file():
             raise EmbBertError(f"firmware {self.elf} not found")
-        self.port = port or free_port()
-        self.url = f"socket://127.0.0.1:{self.port}"
+        self.port = port or 0           # 0: any free port, known once listening
+        self.url = ""
         self.timeout = timeout
         self.connect_timeout = connect_timeout
-        self.cmd = qemu_command(self.board, self.elf, self.port)
         self.proc: subprocess.Popen | None = None
         self.transport: SerialTransport | None = None
         self._stderr = tempfile.TemporaryFile()
@@ -110,7 +136,11 @@ class QemuBoard:
         self.close()
 
     def start(self) -> None:
-        self.proc = start_qemu(self.cmd, stderr=self._stderr)
+        listener = listen_socket(self.port)
+        self.port = listener.getsockname()[1]
+        self.url = f"socket://127.0.0.1:{self.port}"
+        self.proc = start_qemu(qemu_command(self.board, self.elf, fd=listener.fileno()),
+                               stderr=self._stderr, listener=listener)
         deadline = time.monotonic() + self.connect_timeout
         last = ""
         while True:
@@ -119,7 +149,7 @@ class QemuBoard:
                 tail = " ".join(self.stderr_text().split())[-300:]
                 raise EmbBertError(f"QEMU exited with code {code} before accepting a connection"
                                    f" on port {self.port}: {tail}")
-            try:  # refused until QEMU listens; the first accepted connection is the UART
+            try:  # the socket listens already: QEMU accepts this connection as its UART
                 self.transport = SerialTransport(self.url, timeout=self.timeout)
                 return
             except TransportError as e:
@@ -151,8 +181,8 @@ class QemuBoard:
 
 def serve(board: str, elf: str, port: int) -> int:
     """Runs QEMU in the foreground with the UART on `port` until Ctrl-C / SIGTERM."""
-    cmd = qemu_command(board, elf, port)
-    proc = start_qemu(cmd)
+    listener = listen_socket(port)
+    proc = start_qemu(qemu_command(board, elf, fd=listener.fileno()), listener=listener)
     print(f"QEMU {board} is running {elf}\n"
           f"  serial protocol on socket://127.0.0.1:{port} (QEMU starts the firmware when the "
           f"first client connects)\n"
