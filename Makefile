@@ -65,7 +65,7 @@ clean:
 
 # Benchmarks: QEMU Cortex-M4/M7 instruction counts (ref vs cortexm kernels, per stage,
 # stack, arena) and the host comparison with PyTorch / ONNX Runtime, one thread ->
-# docs/BENCHMARKS.md, docs/benchmarks.json, docs/benchmarks.svg (~1 min). onnx and onnxruntime
+# docs/BENCHMARKS.md, docs/benchmarks.json, docs/benchmarks.svg (~5 min). onnx and onnxruntime
 # are installed here only; without them the ORT columns are skipped.
 .PHONY: bench
 bench: setup
