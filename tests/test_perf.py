@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from embbert.perf.xtensa import KERNELS, _macs, dot_loop, inner_loops
 
-CFG = dict(vocab_size=400, max_len=48, d_model=128, reduced_dim=16, n_layers=2,
-           conv_kernel=32, expansion=1, num_labels=3)
+from .test_arch_kernels import E2E_CFG
 
 
 def test_mac_counting_skips_address_multiplies():
@@ -64,7 +63,7 @@ def test_real_text_rows_run_bit_exact_on_qemu(tmp_path):
     from embbert.perf.counts import measure, write_text_header
     from embbert.quant import quantize, random_calibration
     from embbert.quant.testing import random_checkpoint
-    cfg = EmbBertConfig(**CFG)
+    cfg = EmbBertConfig(**E2E_CFG)
     mq = quantize(random_checkpoint(cfg, seed=4), random_calibration(cfg, 8, seed=4),
                   sha256="d4" * 32)
     gen = tmp_path / "gen"
