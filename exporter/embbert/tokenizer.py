@@ -131,6 +131,39 @@ def pad_batch(seqs: Sequence[tuple[list[int], list[int]]],
     return ids, segs
 
 
+def window_starts(n: int, budget: int) -> list[int]:
+    """Where the windows of a text of n pieces start: back to back, the last one aligned to the
+    end (so it is full), one window when the text fits."""
+    if budget < 1:
+        raise EmbBertError(f"windows need room for at least one token (budget {budget})")
+    starts = list(range(0, max(n - budget, 0) + 1, budget))
+    if starts[-1] + budget < n:
+        starts.append(n - budget)
+    return starts
+
+
+def encode_windows(enc: TextEncoder, examples: Sequence[Example], max_len: int
+                   ) -> tuple[list[tuple[list[int], list[int]]], np.ndarray]:
+    """Single texts cut into max_len windows instead of truncated: the sequences, and for each
+    the index of the example it came from (average the logits per example: window_mean)."""
+    if examples and examples[0].text_b is not None:
+        raise EmbBertError("windows apply to single-text tasks only (pairs are truncated)")
+    seqs, owner = [], []
+    budget = max_len - 2
+    for i, p in enumerate(enc.pieces([e.text_a for e in examples])):
+        for s in window_starts(len(p), budget):
+            seqs.append(assemble(p[s:s + budget], None, max_len))
+            owner.append(i)
+    return seqs, np.asarray(owner, dtype=np.int64)
+
+
+def window_mean(logits: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Mean of the window logits of each of the n examples."""
+    out = np.zeros((n, logits.shape[1]), dtype=np.float64)
+    np.add.at(out, owner, logits)
+    return (out / np.bincount(owner, minlength=n)[:, None]).astype(np.float32)
+
+
 def encode_examples(enc: TextEncoder, examples: Sequence[Example], max_len: int
                     ) -> list[tuple[list[int], list[int]]]:
     """Tokenize task examples; texts longer than max_len are truncated (longest first for

@@ -21,10 +21,14 @@ from .common import check_writable, one_line_errors
               help="with --quantized: outlier threshold, as embbert-export's [6.0]")
 @click.option("--max-outliers", type=int, default=None,
               help="with --quantized: outlier channels per activation, as embbert-export's")
+@click.option("--windows/--no-windows", default=None,
+              help="score texts longer than max_len by the mean logits of windows covering "
+                   "them, or by their first max_len tokens [as the model was finetuned]")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="also write the metrics as JSON")
 @one_line_errors
-def main(model, task, split, limit, quantized, threshold, max_outliers, json_out) -> None:
+def main(model, task, split, limit, quantized, threshold, max_outliers, windows,
+         json_out) -> None:
     """Evaluate MODEL on a task split and print its metrics.
 
     \b
@@ -36,7 +40,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     from ..data import get_task
     from ..errors import EmbBertError
     from ..quant.quantize import check_outlier_options
-    from ..train.evaluate import evaluate_checkpoint
+    from ..train.evaluate import evaluate_checkpoint, uses_windows
 
     check_writable(json_out, "--json")
     check_outlier_options(threshold, max_outliers)
@@ -53,14 +57,18 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, json_out
     if quantized:
         from ..quant.as_exported import quantized_logits_fn
         logits_fn = quantized_logits_fn(ck, **quant_opts)
-    metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn)
+    windows = uses_windows(ck) if windows is None else windows
+    metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn,
+                                     windows=windows)
     kind = "quantized" if quantized else "fp32"
-    click.echo(f"{task} {split} ({kind}): " + ", ".join(f"{k} {v:.4f}" for k, v in
+    how = ", windows" if windows else ""
+    click.echo(f"{task} {split} ({kind}{how}): " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                          metrics.items()))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps({"task": task, "split": split, "kind": kind,
-                                        "limit": limit, **quant_opts, **metrics},
+                                        "limit": limit, "windows": windows, **quant_opts,
+                                        **metrics},
                                        indent=2) + "\n")
 
 

@@ -116,6 +116,9 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
               show_default=True, help="softmax temperature of teacher and student in that term")
 @click.option("--seq-len", type=int, default=None,
               help="truncate training/eval inputs to this many tokens (default: max_len)")
+@click.option("--windows", is_flag=True,
+              help="texts longer than max_len: train on a random max_len window each epoch and "
+                   "score the mean logits of windows covering the whole text (single texts)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--limit", type=int, default=None, help="use only N training rows (tests)")
@@ -128,7 +131,7 @@ def pretrain(out, steps, batch_size, seq_len, lr, warmup, weight_decay, seed, de
 @one_line_errors
 def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay, dropout,
              emb_dropout, label_smoothing, teacher, teacher_weight, teacher_temp, seq_len,
-             seed, device, limit, threads, tokenizer, resume, **cfg) -> None:
+             windows, seed, device, limit, threads, tokenizer, resume, **cfg) -> None:
     """Finetune on a task's [CLS] row; keep the epoch with the best metric on the selection
     split (dev when dev is not the reported split, else a fixed 10% of train).
 
@@ -148,8 +151,8 @@ def finetune(task, init, out, epochs, batch_size, lr, warmup_frac, weight_decay,
                            dropout=dropout, emb_dropout=emb_dropout,
                            label_smoothing=label_smoothing, teacher=tuple(teacher),
                            teacher_weight=teacher_weight, teacher_temp=teacher_temp,
-                           max_len=seq_len, seed=seed, device=device, limit=limit,
-                           tokenizer=tokenizer, resume=resume,
+                           max_len=seq_len, windows=windows, seed=seed, device=device,
+                           limit=limit, tokenizer=tokenizer, resume=resume,
                            config={k: v for k, v in cfg.items() if v is not None})
     if not resume and state_path(out).exists():
         raise EmbBertError(f"{state_path(out)} holds an unfinished run: continue it with "

@@ -11,7 +11,14 @@ from ..checkpoint import Checkpoint
 from ..data import Example, Task, get_task, load_labels, load_split
 from ..errors import EmbBertError
 from ..model import EmbBert
-from ..tokenizer import encode_examples, from_json, pad_batch
+from ..tokenizer import (
+    TextEncoder,
+    encode_examples,
+    encode_windows,
+    from_json,
+    pad_batch,
+    window_mean,
+)
 from .metrics import task_metrics
 
 Seq = tuple[list[int], list[int]]
@@ -36,6 +43,22 @@ def fp32_logits(model: EmbBert, seqs: Sequence[Seq], batch_size: int = 64) -> np
     return out
 
 
+def example_logits(logits_fn: Callable[[Sequence[Seq]], np.ndarray], enc: TextEncoder,
+                   examples: Sequence[Example], max_len: int, windows: bool = False
+                   ) -> np.ndarray:
+    """One row of logits per example: of its truncated text, or (windows) the mean over the
+    max_len windows that cover the whole text."""
+    if not windows:
+        return logits_fn(encode_examples(enc, examples, max_len))
+    seqs, owner = encode_windows(enc, examples, max_len)
+    return window_mean(logits_fn(seqs), owner, len(examples))
+
+
+def uses_windows(ck: Checkpoint) -> bool:
+    """Whether the checkpoint was finetuned (and so is scored) on windows of long texts."""
+    return bool(ck.extra.get("recipe", {}).get("windows", False))
+
+
 def score(task_name: str, logits: np.ndarray, examples: Sequence[Example]) -> dict[str, float]:
     task = get_task(task_name)
     gold = np.array([e.label for e in examples])
@@ -44,9 +67,10 @@ def score(task_name: str, logits: np.ndarray, examples: Sequence[Example]) -> di
 
 def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int | None = None,
                         logits_fn: Callable[[Sequence[Seq]], np.ndarray] | None = None,
-                        max_len: int | None = None) -> tuple[dict[str, float], np.ndarray]:
+                        max_len: int | None = None, windows: bool | None = None
+                        ) -> tuple[dict[str, float], np.ndarray]:
     """Metrics of a finetuned checkpoint on a split; logits_fn replaces fp32 PyTorch (e.g. the
-    quantized simulation)."""
+    quantized simulation). windows: None = as the checkpoint was finetuned."""
     task = get_task(task_name)
     if ck.task and ck.task != task_name and ck.task != "pretrain":
         raise EmbBertError(f"checkpoint was finetuned on {ck.task!r}, not {task_name!r}")
@@ -55,8 +79,12 @@ def evaluate_checkpoint(ck: Checkpoint, task_name: str, split: str, limit: int |
         raise EmbBertError(f"--limit {limit}: must be at least 1")
     examples = load_split(task_name, split)[:limit]
     enc = from_json(ck.tokenizer)
-    seqs = encode_examples(enc, examples, max_len or ck.config.max_len)
-    logits = logits_fn(seqs) if logits_fn else fp32_logits(ck.model(), seqs)
+    if windows is None:
+        windows = uses_windows(ck)
+    if logits_fn is None:
+        model = ck.model()
+        logits_fn = lambda seqs: fp32_logits(model, seqs)  # noqa: E731
+    logits = example_logits(logits_fn, enc, examples, max_len or ck.config.max_len, windows)
     check_finite(logits)
     return score(task_name, logits, examples), logits
 

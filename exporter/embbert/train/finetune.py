@@ -18,9 +18,9 @@ from .. import checkpoint
 from ..data import get_task, load_labels, load_split, selection_split, spaced
 from ..errors import EmbBertError
 from ..model import EmbBert, EmbBertConfig
-from ..tokenizer import encode_examples, from_json, pad_batch
+from ..tokenizer import assemble, encode_examples, from_json, pad_batch
 from . import finetune_state as ft_state
-from .evaluate import fp32_logits, score
+from .evaluate import example_logits, fp32_logits, score
 from .teacher import distill_loss, soft_targets
 from .util import lr_at, make_optimizer, seed_everything, set_lr
 
@@ -42,6 +42,7 @@ class FinetuneOptions:
     teacher_weight: float = 0.5
     teacher_temp: float = 2.0
     max_len: int | None = None
+    windows: bool = False       # long texts: train on a random window, score the window mean
     seed: int = 0
     device: str = "cpu"
     limit: int | None = None
@@ -88,10 +89,16 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
         train, dev = spaced(train, opts.limit), spaced(dev, max(opts.limit // 4, 8))
     soft = (torch.from_numpy(soft_targets(opts.teacher, task.name, train, dev, opts.teacher_temp))
             if opts.teacher else None)
+    if opts.windows and task.pair:
+        raise EmbBertError(f"--windows applies to single-text tasks; {task.name} has pairs")
+    train_pieces = enc.pieces([e.text_a for e in train]) if opts.windows else None
     train_seqs = encode_examples(enc, train, max_len)
-    dev_seqs = encode_examples(enc, dev, max_len)
     y = torch.tensor([e.label for e in train], dtype=torch.float32 if task.regression
                      else torch.long)
+
+    def logits_of(examples):
+        return example_logits(lambda seqs: fp32_logits(model, seqs), enc, examples, max_len,
+                              opts.windows)
 
     opt = make_optimizer(list(model.named_parameters()), opts.lr, opts.weight_decay)
     steps_per_epoch = (len(train_seqs) + opts.batch_size - 1) // opts.batch_size
@@ -107,6 +114,8 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
         print(f"{task.name}: resuming after epoch {start} of {opts.epochs}", flush=True)
     for epoch in range(start, opts.epochs):
         model.train()
+        if train_pieces is not None:
+            train_seqs = _random_windows(train_pieces, max_len, rng)
         batches = _shuffled_length_batches(train_seqs, opts.batch_size, rng)
         bar = tqdm(batches, desc=f"{task.name} epoch {epoch + 1}/{opts.epochs}",
                    dynamic_ncols=True, mininterval=5.0)
@@ -125,7 +134,7 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
             opt.step()
             step += 1
             bar.set_postfix(loss=f"{loss.item():.4f}")
-        m = score(task.name, fp32_logits(model, dev_seqs), dev)
+        m = score(task.name, logits_of(dev), dev)
         history.append({"epoch": epoch + 1, **m})
         print(f"{task.name} epoch {epoch + 1}: {select_split} " +
               ", ".join(f"{k} {v:.4f}" for k, v in m.items()), flush=True)
@@ -144,7 +153,7 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
         ev = load_split(task.name, task.eval_split)
         if opts.limit:
             ev = spaced(ev, max(opts.limit // 4, 8))
-        m = score(task.name, fp32_logits(model, encode_examples(enc, ev, max_len)), ev)
+        m = score(task.name, logits_of(ev), ev)
         metrics.update({f"{task.eval_split}_{k}": v for k, v in m.items()})
     recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
     ck = checkpoint.Checkpoint(
@@ -156,6 +165,15 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
     checkpoint.save(ck, opts.out)
     ft_state.finish(opts)
     return ck
+
+
+def _random_windows(pieces: list[list[int]], max_len: int, rng: np.random.Generator):
+    """One window per text for this epoch, at a random offset where the text is longer than
+    max_len: every part of a long review is seen over the epochs."""
+    budget = max_len - 2
+    starts = [int(rng.integers(0, len(p) - budget + 1)) if len(p) > budget else 0
+              for p in pieces]
+    return [assemble(p[s:s + budget], None, max_len) for p, s in zip(pieces, starts, strict=True)]
 
 
 def _shuffled_length_batches(seqs, batch_size: int, rng: np.random.Generator) -> list[list[int]]:

@@ -18,7 +18,9 @@ from ..errors import EmbBertError
 
 # Options that shape the run: a resumed run must use the ones it started with.
 FIXED = ("task", "init", "epochs", "batch_size", "lr", "warmup_frac", "weight_decay", "dropout",
-         "max_len", "seed", "limit", "tokenizer", "config")
+         "max_len", "windows", "seed", "limit", "tokenizer", "config")
+# options added later: a state saved before them ran with this value
+ADDED = {"windows": False}
 
 
 def state_path(out: Path) -> Path:
@@ -75,9 +77,10 @@ def load(opts) -> dict:
     if not isinstance(st.get("torch_rng"), torch.Tensor):
         raise EmbBertError(f"{path}: not a finetuning state (no random generator state)")
     now = _recipe(opts)
-    changed = [k for k in FIXED if st["recipe"].get(k) != now[k]]
+    was_run = {k: st["recipe"].get(k, ADDED.get(k)) for k in FIXED}
+    changed = [k for k in FIXED if was_run[k] != now[k]]
     if changed:
-        was = ", ".join(f"--{k.replace('_', '-')} {st['recipe'].get(k)!r}" for k in changed)
+        was = ", ".join(f"--{k.replace('_', '-')} {was_run[k]!r}" for k in changed)
         raise EmbBertError(f"--resume: this run started with {was}; resume with the same "
                            "options (or start a new run without --resume)")
     if not 0 < st["epoch"] <= opts.epochs:

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from .. import checkpoint
 from ..data import Example, get_task, load_labels
 from ..errors import EmbBertError
-from ..tokenizer import encode_examples, from_json
-from .evaluate import fp32_logits
+from ..tokenizer import from_json
+from .evaluate import example_logits, fp32_logits, uses_windows
 
 BOW = "bow"
 
@@ -41,8 +41,9 @@ def _checkpoint_logits(path: Path, task_name: str, train: Sequence[Example]) -> 
                            f"not {task_name!r}")
     if ck.labels != load_labels(get_task(task_name)):
         raise EmbBertError(f"teacher {path}: its labels differ from the task's labels.txt")
-    seqs = encode_examples(from_json(ck.tokenizer), train, ck.config.max_len)
-    return fp32_logits(ck.model(), seqs)
+    model = ck.model()
+    return example_logits(lambda seqs: fp32_logits(model, seqs), from_json(ck.tokenizer), train,
+                          ck.config.max_len, uses_windows(ck))
 
 
 def soft_targets(specs: Sequence[str], task_name: str, train: Sequence[Example],
