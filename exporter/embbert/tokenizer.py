@@ -158,10 +158,11 @@ def encode_windows(enc: TextEncoder, examples: Sequence[Example], max_len: int
 
 
 def window_mean(logits: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    """Mean of the window logits of each of the n examples."""
-    out = np.zeros((n, logits.shape[1]), dtype=np.float64)
-    np.add.at(out, owner, logits)
-    return (out / np.bincount(owner, minlength=n)[:, None]).astype(np.float32)
+    """Mean of the window logits of each of the n examples: float32 sums in window order, then
+    one division, as the device computes it (bit for bit)."""
+    out = np.zeros((n, logits.shape[1]), dtype=np.float32)
+    np.add.at(out, owner, np.asarray(logits, dtype=np.float32))
+    return out / np.bincount(owner, minlength=n).astype(np.float32)[:, None]
 
 
 def encode_examples(enc: TextEncoder, examples: Sequence[Example], max_len: int
