@@ -1,6 +1,9 @@
 """Long texts scored as the mean over max_len windows (finetune --windows, embbert-eval)."""
 
 import json
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from embbert.model import CLS_ID, SEP_ID
 from embbert.tokenizer import encode_windows, from_json, window_mean, window_starts
 from embbert.train.evaluate import fp32_logits
 
-from .conftest import run_cli
+from .conftest import REPO, run_cli
 
 
 @pytest.mark.parametrize("n", [0, 1, 29, 30, 31, 59, 60, 61, 200])
@@ -48,10 +51,16 @@ def test_window_logits_are_the_mean_over_the_windows(tiny_checkpoint):
         np.testing.assert_allclose(got[i], want.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_finetune_and_eval_with_windows(tiny_checkpoint, tmp_path):
-    out = tmp_path / "imdb.pt"
-    common = ("--task", "imdb", "--init", tiny_checkpoint, "--limit", "48", "--threads", "1")
-    run_cli("embbert-train", "finetune", *common, "--out", out, "--epochs", "1", "--windows")
+@pytest.fixture(scope="module")
+def windowed(tiny_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("win") / "imdb.pt"
+    run_cli("embbert-train", "finetune", "--task", "imdb", "--init", tiny_checkpoint,
+            "--limit", "48", "--threads", "1", "--out", out, "--epochs", "1", "--windows")
+    return out
+
+
+def test_finetune_and_eval_with_windows(windowed, tmp_path):
+    out = windowed
     ck = checkpoint.load(out)
     assert ck.extra["recipe"]["windows"] is True and "test_accuracy" in ck.metrics
     js = tmp_path / "e.json"
@@ -69,6 +78,19 @@ def test_windows_option_errors_and_resume_guard(tiny_checkpoint, tmp_path):
                   check=False)
     assert bad.returncode == 1 and "single-text tasks" in bad.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_results_table_names_windows_and_the_head_only_score(windowed, tmp_path):
+    shutil.copy(windowed, tmp_path / "imdb.pt")
+    run_cli("embbert-eval", tmp_path / "imdb.pt", "--no-windows", "--json",
+            tmp_path / "imdb.head.json")
+    head = json.loads((tmp_path / "imdb.head.json").read_text())["accuracy"]
+    table = subprocess.run([sys.executable, str(REPO / "tools" / "results_table.py"),
+                            str(tmp_path), "--baselines", str(tmp_path / "none")],
+                           capture_output=True, text=True, cwd=REPO, check=True).stdout
+    imdb = next(ln for ln in table.splitlines() if ln.startswith("| imdb |"))
+    ours = 100 * checkpoint.load(windowed).metrics["test_accuracy"]
+    assert f"| {ours:.1f} (windows; first 32 tokens: {100 * head:.1f}) |" in imdb
 
 
 def test_resume_guard_knows_windows(tiny_checkpoint, tmp_path):

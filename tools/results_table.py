@@ -9,6 +9,9 @@ with several, each cell is mean +- sd (sample, n-1) over the seeds. With --quant
 column comes from DIR/<run>.int8.json when it is newer than the checkpoint (`embbert-eval
 DIR/<run>.pt --quantized --json DIR/<run>.int8.json`, which can run while other tasks still
 train), else it is computed here. Tasks with neither runs nor a baseline are left out.
+Runs finetuned with --windows are scored on the mean over windows covering each text; the cell
+adds the first-max_len-tokens score (the paper's setting) from DIR/<run>.head.json when present
+(`embbert-eval DIR/<run>.pt --no-windows --json DIR/<run>.head.json`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from embbert.checkpoint import Checkpoint, load
 from embbert.data import TASKS, Task
+from embbert.train.evaluate import uses_windows
 
 # EmbBERT-Q as reported in the paper (arXiv 2502.10001), on the task's primary metric. Its NLU
 # figure is the 18-scenario task; its MRPC figure is accuracy.
@@ -53,13 +57,29 @@ def runs_of(folder: Path, name: str) -> list[Path]:
         seeded, key=lambda p: int(p.name[len(name) + 5:-3]))
 
 
+def head_only(runs: list[Path], cks: list[Checkpoint], split: str, metric: str) -> str:
+    """' (windows; first N tokens: x)' for windowed runs, from their .head.json files."""
+    if not any(uses_windows(ck) for ck in cks):
+        return ""
+    vals = []
+    for p in runs:
+        f = p.with_suffix(".head.json")
+        if f.is_file():
+            m = json.loads(f.read_text())
+            if m.get("split") == split and m.get("windows") is False and metric in m:
+                vals.append(m[metric])
+    head = f"; first {cks[0].config.max_len} tokens: {fmt(metric, vals)}" if vals else ""
+    return f" (windows{head})"
+
+
 def quantized_metric(path: Path, ck: Checkpoint, name: str, split: str, metric: str
                      ) -> tuple[float, str]:
     """(int8 metric, export options it needs beyond the defaults, e.g. "threshold 4.0")."""
     cached = path.with_suffix(".int8.json")
     if cached.is_file() and cached.stat().st_mtime >= path.stat().st_mtime:
         m = json.loads(cached.read_text())
-        if m.get("split") == split and m.get("limit") is None and metric in m:
+        if (m.get("split") == split and m.get("limit") is None and metric in m
+                and m.get("windows", False) == uses_windows(ck)):
             opts = ", ".join(f"{k.replace('_', '-')} {m[k]}" for k in ("threshold", "max_outliers")
                              if k in m)
             return m[metric], opts
@@ -82,6 +102,7 @@ def row(name: str, task: Task, runs: list[Path], base: dict | None, quantized: b
     cks = [load(p) for p in runs]
     ours = " / ".join(fmt(m, [ck.metrics[f"{split}_{m}"] for ck in cks
                               if f"{split}_{m}" in ck.metrics]) for m in task.metrics)
+    ours += head_only(runs, cks, split, task.metric) if cks else ""
     q = ""
     if quantized:
         if cks:
