@@ -1,0 +1,154 @@
+"""Windows on the device: ebq_classify_text of a windowed export (host C build, ASan/UBSan) gives
+Python's window_mean over the quantized simulation's window logits bit for bit on long IMDb
+reviews; a non-windowed export of the same checkpoint and any pair still truncate."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+from embbert import checkpoint
+from embbert.boards import load_board
+from embbert.data import Example, load_split
+from embbert.tokenizer import encode_examples, encode_windows, from_json, window_mean, window_starts
+
+from .fake_firmware import missing_tools
+from .test_classifier_api import _build
+
+pytestmark = pytest.mark.skipif(bool(missing_tools("cc")), reason="needs a host C compiler (cc)")
+
+# Reads records (u32 na, a, u32 nb or ~0 for no pair, b) from stdin; one line per record:
+# status windows T tokenize_cost infer_cost label logit bit patterns.
+CLASSIFY = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "embbert/embbert.h"
+#include "model_data.h"
+static uint8_t work[EBQ_CLASSIFIER_WORK_BYTES] EBQ_ARENA_ATTR;
+static char a[1 << 16], b[1 << 16];
+static uint64_t ticks;
+static uint64_t counter(void) { return ticks += 7; }
+int main(void) {
+    ebq_classifier c;
+    if (ebq_classifier_init(&c, &ebq_model_data, EBQ_TOKENIZER, ebq_model_labels, work,
+                            sizeof work, counter) != EBQ_OK) return 2;
+    uint32_t na, nb;
+    while (fread(&na, 4, 1, stdin) == 1) {
+        if (na > sizeof a || fread(a, 1, na, stdin) != na || fread(&nb, 4, 1, stdin) != 1) return 3;
+        if (nb != 0xFFFFFFFFu && (nb > sizeof b || fread(b, 1, nb, stdin) != nb)) return 4;
+        ebq_result r;
+        ebq_status s = ebq_classify_text(&c, a, na, nb == 0xFFFFFFFFu ? NULL : b,
+                                         nb == 0xFFFFFFFFu ? 0 : nb, &r);
+        printf("%d", (int)s);
+        if (s == EBQ_OK) {
+            printf(" %u %u %llu %llu %u", (unsigned)r.windows, (unsigned)r.T,
+                   (unsigned long long)r.tokenize_cost, (unsigned long long)r.infer_cost,
+                   (unsigned)r.label);
+            for (uint32_t k = 0; k < r.num_labels; k++) {
+                uint32_t u;
+                memcpy(&u, &r.logits[k], 4);
+                printf(" %08x", (unsigned)u);
+            }
+        }
+        printf("\n");
+    }
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def windowed(tmp_path_factory, tiny_checkpoint):
+    """The tiny checkpoint (max_len 32) as if finetuned with --windows, exported both ways."""
+    from embbert.export.exporter import export
+
+    d = tmp_path_factory.mktemp("win")
+    ck = checkpoint.load(tiny_checkpoint)
+    ck.extra = {"recipe": {"windows": True}}
+    path = d / "win.pt"
+    checkpoint.save(ck, path)
+    _, mq = export(path, load_board("host"), d / "on")
+    export(path, load_board("host"), d / "off", windows=False)
+    return d, mq, from_json(ck.tokenizer)
+
+
+def _examples() -> list[Example]:
+    """Long IMDb reviews (tens of windows at max_len 32) and a short one."""
+    test = load_split("imdb", "test")
+    long = sorted(test[:400], key=lambda e: len(e.text_a))[-6:]
+    return [*long, min(test[:400], key=lambda e: len(e.text_a)), Example("", None, 0)]
+
+
+def _run(exe, examples: list[Example]) -> list[list[str]]:
+    blob = b""
+    for e in examples:
+        a = e.text_a.encode()
+        blob += struct.pack("<I", len(a)) + a
+        if e.text_b is None:
+            blob += struct.pack("<I", 0xFFFFFFFF)
+        else:
+            b = e.text_b.encode()
+            blob += struct.pack("<I", len(b)) + b
+    r = subprocess.run([str(exe)], input=blob, capture_output=True, timeout=600)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    return [ln.split() for ln in r.stdout.decode().splitlines()]
+
+
+def _bits(logits: np.ndarray) -> list[str]:
+    return [f"{v:08x}" for v in np.asarray(logits, np.float32).view(np.uint32)]
+
+
+def test_device_window_mean_is_pythons_bit_for_bit(windowed, tmp_path):
+    d, mq, enc = windowed
+    exe = _build(tmp_path, d / "on", CLASSIFY, "classify")
+    examples = _examples()
+    L = mq.config.max_len
+    seqs, owner = encode_windows(enc, examples, L)
+    want = window_mean(mq.logits_batch(seqs), owner, len(examples))
+    pieces = enc.pieces([e.text_a for e in examples])
+    got = _run(exe, examples)
+    assert max(len(p) for p in pieces) > 10 * L          # many windows, not a corner case
+    for i, (row, p) in enumerate(zip(got, pieces, strict=True)):
+        n_win = len(window_starts(len(p), L - 2))
+        last = seqs[int(np.flatnonzero(owner == i)[-1])][0]
+        assert row[:3] == ["0", str(n_win), str(len(last))], i
+        # costs are summed over the windows: a counting pass, then per window tokenize + infer
+        assert row[3:5] == [str(7 * (n_win + 1)), str(7 * n_win)], i
+        assert row[6:] == _bits(want[i]), i
+        assert int(row[5]) == int(np.argmax(want[i]))
+    assert [int(r[1]) for r in got[-2:]] == [1, 1]       # the short review and "" fit one
+
+
+def test_without_windows_and_for_pairs_the_device_truncates(windowed, tmp_path):
+    d, mq, enc = windowed
+    L = mq.config.max_len
+    examples = _examples()[:3]
+    pairs = [Example(a.text_a, b.text_a, 0) for a, b in zip(examples, examples[1:], strict=False)]
+    off = _run(_build(tmp_path, d / "off", CLASSIFY, "classify_off"), examples)
+    want = mq.logits_batch(encode_examples(enc, examples, L))
+    assert [r[1:3] for r in off] == [["1", str(L)]] * len(examples)
+    assert [r[6:] for r in off] == [_bits(w) for w in want]
+    on = _run(_build(tmp_path, d / "on", CLASSIFY, "classify_on"), pairs)
+    want = mq.logits_batch(encode_examples(enc, pairs, L))
+    assert [r[1:3] for r in on] == [["1", str(L)]] * len(pairs)
+    assert [r[6:] for r in on] == [_bits(w) for w in want]
+
+
+def test_export_carries_the_flag(windowed, tiny_checkpoint, tmp_path):
+    """As finetuned unless overridden, in the tables and the report; the C is deterministic and
+    differs from a non-windowed export by the flag alone."""
+    from embbert.export.exporter import export
+
+    d, _, _ = windowed
+    on, off = ((d / w / "model_data.c").read_text() for w in ("on", "off"))
+    assert ".windows = 1u" in on and ".windows = 0u" in off
+    assert on.replace(".windows = 1u", ".windows = 0u") == off
+    export(d / "win.pt", load_board("host"), tmp_path / "again")
+    assert (tmp_path / "again" / "model_data.c").read_text() == on
+    import json
+    assert json.loads((d / "on" / "export_report.json").read_text())["tokenizer"]["windows"]
+    export(tiny_checkpoint, load_board("host"), tmp_path / "plain")
+    assert ".windows = 0u" in (tmp_path / "plain" / "model_data.c").read_text()
