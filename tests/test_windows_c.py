@@ -152,3 +152,92 @@ def test_export_carries_the_flag(windowed, tiny_checkpoint, tmp_path):
     assert json.loads((d / "on" / "export_report.json").read_text())["tokenizer"]["windows"]
     export(tiny_checkpoint, load_board("host"), tmp_path / "plain")
     assert ".windows = 0u" in (tmp_path / "plain" / "model_data.c").read_text()
+
+
+@pytest.fixture(scope="module")
+def host_fw(windowed, tmp_path_factory):
+    from embbert import cbuild
+
+    d, _, _ = windowed
+    tmp = tmp_path_factory.mktemp("winfw")
+    return {w: cbuild.build_firmware("host", tmp / w, generated_dir=d / w, sanitize=True)
+            for w in ("on", "off")}
+
+
+def test_firmware_infer_text_averages_windows(windowed, host_fw):
+    """INFER_TEXT on the host firmware: the same mean, the window count, the last window's ids;
+    the non-windowed build says so in INFO and truncates."""
+    from embbert.device import protocol as P
+    from embbert.device.session import Device
+    from embbert.device.transport import PipeTransport
+
+    _, mq, enc = windowed
+    L = mq.config.max_len
+    with Device(PipeTransport([str(host_fw["on"])]), timeout=20.0, infer_timeout=60.0) as dev:
+        dev.sync()
+        info = dev.info()
+        assert info.windows
+        examples = [e for e in load_split("imdb", "test")[:400]
+                    if 2 * len(P.encode_infer_text(e.text_a.encode())) <= info.max_payload][:4]
+        examples.append(Example("short", None, 0))
+        seqs, owner = encode_windows(enc, examples, L)
+        want = window_mean(mq.logits_batch(seqs), owner, len(examples))
+        for i, e in enumerate(examples):
+            r = dev.infer_text(e.text_a.encode())
+            last = seqs[int(np.flatnonzero(owner == i)[-1])]
+            assert r.windows == int((owner == i).sum()) and (r.ids, r.segs) == last
+            assert _bits(r.logits) == _bits(want[i])
+        assert max(np.bincount(owner)) > 5
+        r = dev.infer_text(examples[0].text_a.encode(), examples[1].text_a.encode())
+        assert r.windows == 1 and r.T == L
+    truncated = mq.logits_batch(encode_examples(enc, examples[:2], L))
+    with Device(PipeTransport([str(host_fw["off"])]), timeout=20.0, infer_timeout=60.0) as dev:
+        dev.sync()
+        assert dev.info().has_tokenizer and not dev.info().windows
+        for e, w in zip(examples, truncated, strict=False):
+            r = dev.infer_text(e.text_a.encode())
+            assert r.windows == 1 and _bits(r.logits) == _bits(w)
+
+
+def test_predict_windows_fp32_and_on_the_device(windowed, host_fw, tmp_path):
+    """embbert-predict: fp32 on the host averages the windows like embbert-eval; --port shows
+    what the device did; a long text without windows still needs --truncate."""
+    import json
+
+    import torch
+    from embbert.device import protocol as P
+    from embbert.train.evaluate import fp32_logits
+
+    from .conftest import run_cli
+
+    d, mq, enc = windowed
+    L = mq.config.max_len
+    e = next(e for e in load_split("imdb", "test")[:400]
+             if 2 * len(P.encode_infer_text(e.text_a.encode())) <= P.MAX_PAYLOAD // 3)
+    review = tmp_path / "review.txt"
+    review.write_text(e.text_a)
+    seqs, owner = encode_windows(enc, [e], L)
+    with torch.no_grad():
+        want = window_mean(fp32_logits(checkpoint.load(d / "win.pt").model(), seqs), owner, 1)
+    out = json.loads(run_cli("embbert-predict", d / "win.pt", "--file", review,
+                             "--json").stdout)
+    assert out["windows"] == len(seqs) > 1 and (out["ids"], out["segs"]) == seqs[-1]
+    np.testing.assert_allclose(out["logits"], want[0], rtol=1e-6, atol=1e-6)
+    text = run_cli("embbert-predict", d / "win.pt", "--file", review).stdout
+    assert f"windows: {len(seqs)} of max_len {L}" in text
+    bad = run_cli("embbert-predict", d / "win.pt", "--file", review, "--no-windows",
+                  check=False)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+    cut = json.loads(run_cli("embbert-predict", d / "win.pt", "--file", review, "--no-windows",
+                             "--truncate", "--json").stdout)
+    assert cut["windows"] == 1 and len(cut["ids"]) == L
+    bad = run_cli("embbert-predict", d / "win.pt", "a", "--pair", "b", "--windows", check=False)
+    assert bad.returncode != 0 and "single texts" in bad.stderr
+    port = f"pipe:{host_fw['on']}"
+    dev = json.loads(run_cli("embbert-predict", "--port", port, d / "win.pt", "--file", review,
+                             "--json", "--timeout", "30").stdout)
+    assert dev["windows"] == len(seqs) and (dev["ids"], dev["segs"]) == seqs[-1]
+    quant = window_mean(mq.logits_batch(seqs), owner, 1)[0]
+    assert _bits(dev["logits"]) == _bits(quant)
+    line = run_cli("embbert-predict", "--port", port, "--file", review, "--timeout", "30").stdout
+    assert f"{len(seqs)} windows of {L} tokens (mean logits)" in line
