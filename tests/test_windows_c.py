@@ -241,3 +241,22 @@ def test_predict_windows_fp32_and_on_the_device(windowed, host_fw, tmp_path):
     assert _bits(dev["logits"]) == _bits(quant)
     line = run_cli("embbert-predict", "--port", port, "--file", review, "--timeout", "30").stdout
     assert f"{len(seqs)} windows of {L} tokens (mean logits)" in line
+
+
+def test_bench_text_mode_scores_the_window_mean(windowed, host_fw, tmp_path):
+    """embbert-bench --on-device-tokenizer on a windowed device: its references are window means
+    too, so the device is bit-exact with them and the accuracy is the windowed one."""
+    import json
+
+    from .conftest import run_cli
+
+    d, _, _ = windowed
+    js = tmp_path / "b.json"
+    proc = run_cli("embbert-bench", "--port", f"pipe:{host_fw['on']}", "--generated", d / "on",
+                   "--model", d / "win.pt", "--task", "imdb", "--split", "test", "--limit", "12",
+                   "--on-device-tokenizer", "--json", js)
+    s = json.loads(js.read_text())
+    assert s["bit_exact_quant"] == 1.0 and s["ids_agreement"] == 1.0, proc.stdout
+    assert s["windows_max"] > 5 and s["accuracy_device"] == s["accuracy_quant"]
+    assert [p["windows"] > 1 for p in s["per_sample"]].count(True) == s["samples"]
+    assert "windows per text" in proc.stdout
