@@ -60,16 +60,22 @@ int main(void) {
 """
 
 
+def save_windowed(tiny_checkpoint, path):
+    """The tiny checkpoint (max_len 32) as if finetuned with --windows."""
+    ck = checkpoint.load(tiny_checkpoint)
+    ck.extra = {"recipe": {"windows": True}}
+    checkpoint.save(ck, path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def windowed(tmp_path_factory, tiny_checkpoint):
-    """The tiny checkpoint (max_len 32) as if finetuned with --windows, exported both ways."""
+    """The windowed tiny checkpoint, exported both ways."""
     from embbert.export.exporter import export
 
     d = tmp_path_factory.mktemp("win")
-    ck = checkpoint.load(tiny_checkpoint)
-    ck.extra = {"recipe": {"windows": True}}
-    path = d / "win.pt"
-    checkpoint.save(ck, path)
+    path = save_windowed(tiny_checkpoint, d / "win.pt")
+    ck = checkpoint.load(path)
     _, mq = export(path, load_board("host"), d / "on")
     export(path, load_board("host"), d / "off", windows=False)
     return d, mq, from_json(ck.tokenizer)
