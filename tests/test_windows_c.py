@@ -266,3 +266,51 @@ def test_bench_text_mode_scores_the_window_mean(windowed, host_fw, tmp_path):
     assert s["windows_max"] > 5 and s["accuracy_device"] == s["accuracy_quant"]
     assert [p["windows"] > 1 for p in s["per_sample"]].count(True) == s["samples"]
     assert "windows per text" in proc.stdout
+
+
+ERRORS = r"""
+#include <stdio.h>
+#include "embbert/embbert.h"
+#include "model_data.h"
+static uint8_t arena[EBQ_ARENA_BYTES] EBQ_ARENA_ATTR;
+int main(void) {
+    ebq_ctx ctx = {0};
+    uint16_t ids[EBQ_MAX_LEN];
+    uint8_t segs[EBQ_MAX_LEN];
+    float logits[EBQ_NUM_LABELS], win[EBQ_NUM_LABELS];
+    ebq_text_run run;
+    const uint8_t *t = (const uint8_t *)"long enough";
+    printf("%s", ebq_status_name(ebq_infer_text(&ctx, EBQ_TOKENIZER, t, 11, NULL, 0, ids, segs,
+                                                logits, win, NULL, &run)));
+    if (ebq_init(&ctx, &ebq_model_data, arena, sizeof arena) != EBQ_OK) return 2;
+    printf(" %s", ebq_status_name(ebq_infer_text(&ctx, EBQ_TOKENIZER, t, 11, NULL, 0, ids, segs,
+                                                 logits, NULL, NULL, &run)));
+    printf(" %s", ebq_status_name(ebq_infer_text(&ctx, EBQ_TOKENIZER, NULL, 3, NULL, 0, ids,
+                                                 segs, logits, win, NULL, &run)));
+    printf(" %s", ebq_status_name(ebq_infer_text(&ctx, EBQ_TOKENIZER, t, 11, NULL, 0, NULL,
+                                                 segs, logits, win, NULL, &run)));
+    ebq_status s = ebq_infer_text(&ctx, EBQ_TOKENIZER, t, 11, NULL, 0, ids, segs, logits, win,
+                                  NULL, &run);
+    printf(" %s %u\n", ebq_status_name(s), (unsigned)run.windows);
+    return 0;
+}
+"""
+
+
+def test_error_cases(windowed, tiny_checkpoint, tmp_path):
+    """Named statuses from ebq_infer_text; one-line CLI errors with a non-zero exit."""
+    from .conftest import run_cli
+
+    d, _, _ = windowed
+    r = subprocess.run([str(_build(tmp_path, d / "on", ERRORS, "errors"))], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["NOT_INITIALIZED", "BAD_ARGUMENT", "BAD_ARGUMENT",
+                                "BAD_ARGUMENT", "OK", "1"]
+    ck = checkpoint.load(tiny_checkpoint)
+    ck.task = "mrpc"
+    checkpoint.save(ck, tmp_path / "pair.pt")
+    bad = run_cli("embbert-export", tmp_path / "pair.pt", "--board", "host", "--out",
+                  tmp_path / "gen", "--windows", check=False)
+    assert bad.returncode != 0 and "single-text tasks" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "gen").exists()

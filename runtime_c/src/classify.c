@@ -57,10 +57,11 @@ static ebq_status infer_windows(ebq_ctx *ctx, const ebq_tokenizer *tok, const ui
                                 size_t na, uint16_t *ids, uint8_t *segs, float *logits,
                                 float *window_logits, ebq_counter_fn counter,
                                 ebq_text_run *run) {
-    const uint32_t max_len = ctx->model ? ebq_model_config(ctx->model)->max_len : 0u;
-    if (max_len < 3u || !window_logits) return EBQ_BAD_ARGUMENT;
+    const ebq_config *cfg = ebq_model_config(ctx->model);
+    const uint32_t max_len = cfg->max_len, nl = cfg->num_labels;
+    if (max_len < 3u || !window_logits) return EBQ_BAD_ARGUMENT; /* a window holds a piece */
     if (ctx->arena_bytes < ebq_tok_work_bytes(tok)) return EBQ_ARENA_TOO_SMALL;
-    const uint32_t budget = max_len - 2u, nl = ebq_model_config(ctx->model)->num_labels;
+    const uint32_t budget = max_len - 2u;
     uint64_t t0 = tick(counter);
     const uint32_t total = ebq_tokenize_pieces(tok, a, na, ctx->arena, NULL, UINT32_MAX);
     run->tokenize_cost += tick(counter) - t0;
@@ -88,7 +89,7 @@ ebq_status ebq_infer_text(ebq_ctx *ctx, const ebq_tokenizer *tok, const uint8_t 
                           uint8_t *segs, float *logits, float *window_logits,
                           ebq_counter_fn counter, ebq_text_run *run) {
     if (!ctx || !tok || !run || !logits || (!a && na)) return EBQ_BAD_ARGUMENT;
-    if (ctx->initialized != 1u) return EBQ_NOT_INITIALIZED;
+    if (ctx->initialized != 1u || !ctx->model) return EBQ_NOT_INITIALIZED;
     memset(run, 0, sizeof *run);
     const uint8_t *text = a ? a : (const uint8_t *)"";
     if (tok->windows && !b)

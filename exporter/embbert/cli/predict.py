@@ -86,7 +86,7 @@ def main(args, text_file, pair, truncate, windows, port, timeout, as_json) -> No
         ids, segs = enc.encode(text, pair, max_len=ck.config.max_len, truncate=truncate)
         with torch.no_grad():
             out = ck.model()(torch.tensor([ids]), torch.tensor([segs]))[0].numpy()
-    check_finite(out)
+    check_finite(out[None])  # one input
     logits = out.tolist()
     label = _label(logits, ck.labels)
     if as_json:
