@@ -314,3 +314,29 @@ def test_error_cases(windowed, tiny_checkpoint, tmp_path):
                   tmp_path / "gen", "--windows", check=False)
     assert bad.returncode != 0 and "single-text tasks" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "gen").exists()
+
+
+def test_windows_of_adversarial_text_on_the_firmware(windowed, host_fw):
+    """Random and adversarial UTF-8 (invalid bytes, [UNK] words, added tokens, long words across
+    window edges) through the windowed path under ASan/UBSan: the window count and the last
+    window's ids are the host's."""
+    import random
+
+    from embbert.device.session import Device
+    from embbert.device.transport import PipeTransport
+
+    from .tokenizer_strings import adversarial_strings
+
+    _, mq, enc = windowed
+    parts = [t for t in adversarial_strings(random.Random(5), 1200) if len(t) < 200]
+    texts = [b" ".join(parts[i:i + 6]) for i in range(0, len(parts), 6)][:150]  # long texts
+    decoded = [Example(t.decode("utf-8", "replace"), None, 0) for t in texts]
+    seqs, owner = encode_windows(enc, decoded, mq.config.max_len)
+    counts = np.bincount(owner, minlength=len(texts))
+    with Device(PipeTransport([str(host_fw["on"])]), timeout=20.0, infer_timeout=60.0) as dev:
+        dev.sync()
+        for i, t in enumerate(texts):
+            r = dev.infer_text(t)
+            assert r.windows == counts[i], t
+            assert (r.ids, r.segs) == seqs[int(np.flatnonzero(owner == i)[-1])], t
+    assert (counts > 1).sum() > 50 and counts.max() > 5   # many texts go through windows
