@@ -157,12 +157,13 @@ typedef struct {
 
 /* The layer under ebq_classify_text, for callers that own their buffers (the firmware):
  * a[na] (and b[nb] when b != NULL: a pair) -> logits[num_labels]. ids and segs hold max_len
- * entries; the tokenizer borrows ctx's arena between inferences. Windowed models (and single
- * texts): one inference per window of max_len-2 pieces, back to back, the last one aligned to
- * the end (Python window_starts), each into window_logits[num_labels]; logits = their float32
- * sum in window order divided once by the count, so it equals Python's window_mean bit for
- * bit. Else, or for a pair: one inference of the truncated text (window_logits unused, may be
- * NULL). counter may be NULL. Errors: those of ebq_tokenize and ebq_infer. */
+ * entries; the tokenizer borrows ctx's arena between inferences. A single text on a windowed
+ * model (tok->windows): one inference per window of max_len-2 pieces, back to back, the last
+ * one aligned to the end (Python window_starts), each into window_logits[num_labels]; logits =
+ * their float32 sum in window order divided once by the count, so it equals Python's
+ * window_mean bit for bit. Else (a pair, or no windows): one inference of the truncated text
+ * (window_logits unused, may be NULL). counter may be NULL. Errors: those of ebq_tokenize and
+ * ebq_infer; BAD_ARGUMENT for a windowed text without window_logits. */
 ebq_status ebq_infer_text(ebq_ctx *ctx, const struct ebq_tokenizer_s *tok, const uint8_t *a,
                           size_t na, const uint8_t *b, size_t nb, uint16_t *ids,
                           uint8_t *segs, float *logits, float *window_logits,
