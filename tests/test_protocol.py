@@ -124,6 +124,8 @@ def test_c_header_matches_python_constants():
                                                                           P.INFER)
     assert (c("EBQ_TYPE_RESPONSE"), c("EBQ_TYPE_ERROR")) == (P.RESPONSE, P.ERROR)
     assert c("EBQ_INFO_BOARD") == 87 and c("EBQ_INFER_RESP_FIXED") == 12
+    assert (c("EBQ_FEATURE_TOKENIZER"), c("EBQ_FEATURE_WINDOWS")) == (P.FEATURE_TOKENIZER,
+                                                                    P.FEATURE_WINDOWS)
     for code, name in P.COUNTER_KINDS.items():
         assert c(f"EBQ_COUNTER_{name.upper()}") == code
     by_name = {name: code for code, name, _ in STATUS}

@@ -14,7 +14,7 @@ from embbert.data import load_split
 from embbert.device import protocol as P
 from embbert.device.qemu import QemuBoard
 from embbert.device.session import Device
-from embbert.tokenizer import from_json
+from embbert.tokenizer import encode_windows, from_json, window_mean
 
 from .fake_firmware import missing_tools
 from .test_tokenizer_c import BUNDLED
@@ -76,3 +76,28 @@ def test_adversarial_sample_and_pairs(m4):
         with pytest.raises(P.DeviceError, match="BAD_PAYLOAD"):
             dev.request(P.INFER_TEXT, b"\x02\x00\x00")         # unknown flag
         assert dev.infer_text(b"").ids == [2, 4]
+
+
+def test_windows_on_the_m4(tiny_checkpoint, tmp_path):
+    """A windowed export (the tiny model, max_len 32): long reviews as the window mean, bit for
+    bit with the simulation's window_mean."""
+    from embbert import cbuild
+    from embbert.export.exporter import export
+
+    from .test_windows_c import save_windowed
+
+    path = save_windowed(tiny_checkpoint, tmp_path / "win.pt")
+    _, mq = export(path, load_board("qemu-m4"), tmp_path / "gen")
+    elf = cbuild.build_firmware("qemu-m4", tmp_path / "fw.elf", generated_dir=tmp_path / "gen")
+    with QemuBoard("qemu-m4", elf, timeout=10.0) as q:
+        dev = Device(q.transport, timeout=10.0, infer_timeout=60.0)
+        dev.sync()
+        info = dev.info()
+        assert info.windows
+        ex = [e for e in load_split("imdb", "test")[:100]
+              if len(P.encode_infer_text(e.text_a.encode())) <= info.max_payload][:3]
+        got = [dev.infer_text(e.text_a.encode()) for e in ex]
+    seqs, owner = encode_windows(from_json(load(path).tokenizer), ex, mq.config.max_len)
+    want = window_mean(mq.logits_batch(seqs), owner, len(ex))
+    assert [r.windows for r in got] == np.bincount(owner).tolist() and min(np.bincount(owner)) > 3
+    assert np.asarray([r.logits for r in got], np.float32).tobytes() == want.tobytes()

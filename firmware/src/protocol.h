@@ -1,9 +1,9 @@
-/* Wire constants of the EmbBERT-Q serial protocol, version 2 (docs/PROTOCOL.md).
+/* Wire constants of the EmbBERT-Q serial protocol, version 3 (docs/PROTOCOL.md).
  * Mirrored in exporter/embbert/protocol.py; tests/test_protocol_c.py checks the two agree. */
 #ifndef EBQ_FW_PROTOCOL_H
 #define EBQ_FW_PROTOCOL_H
 
-#define EBQ_PROTOCOL_VERSION 2u
+#define EBQ_PROTOCOL_VERSION 3u
 
 /* Frame: magic(2) type(1) seq(u16) len(u16) payload[len] crc16(u16), little-endian;
  * the CRC covers type..payload (everything but the magic and itself). */
@@ -53,13 +53,15 @@
 #define EBQ_INFO_MAX_BOARD 32u
 /* After the board name (v2): u8 feature bits. */
 #define EBQ_FEATURE_TOKENIZER 0x01u /* INFER_TEXT works: the build has the tokenizer tables */
+#define EBQ_FEATURE_WINDOWS 0x02u   /* (v3) INFER_TEXT of a long single text: mean of windows */
 
 /* INFER response payload: status u8 (EBQ_OK; failures come as ERROR frames), n_labels u8,
  * T u16, count u64, logits f32[n_labels]. */
 #define EBQ_INFER_RESP_FIXED 12u
 
 /* INFER_TEXT response payload: status u8, n_labels u8, T u16, tokenize count u64, infer count
- * u64, logits f32[n_labels], ids u16[T], segs u8[T]. */
+ * u64, logits f32[n_labels], ids u16[T], segs u8[T], windows u16 (v3; ids and segs are the last
+ * window's, counts summed over the windows). */
 #define EBQ_INFER_TEXT_RESP_FIXED 20u
 #define EBQ_TEXT_FLAG_PAIR 0x01u
 

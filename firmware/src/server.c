@@ -31,6 +31,7 @@ static const char board_name[] = EBQ_BOARD_NAME;
 #if defined(EBQ_HAS_TOKENIZER) && EBQ_HAS_TOKENIZER
 #define HAS_TOKENIZER 1
 static uint8_t text_segs[EBQ_FW_MAX_T];
+static float window_logits[EBQ_FW_MAX_LABELS]; /* one window's, while logits sums them */
 /* The tokenizer borrows the arena: it is done before ebq_infer starts. */
 _Static_assert(EBQ_ARENA_BYTES >= EBQ_TOK_WORK_BYTES, "arena smaller than the tokenizer needs");
 #else
@@ -80,7 +81,12 @@ static size_t info_reply(const ebq_frame_event *ev, uint8_t *out) {
     if (n > EBQ_INFO_MAX_BOARD) n = EBQ_INFO_MAX_BOARD;
     pl[EBQ_INFO_BOARD_LEN] = (uint8_t)n;
     memcpy(pl + EBQ_INFO_BOARD, board_name, n);
-    pl[EBQ_INFO_BOARD + n] = HAS_TOKENIZER ? EBQ_FEATURE_TOKENIZER : 0u;
+#if HAS_TOKENIZER
+    pl[EBQ_INFO_BOARD + n] =
+        EBQ_FEATURE_TOKENIZER | (ebq_tokenizer_data.windows ? EBQ_FEATURE_WINDOWS : 0u);
+#else
+    pl[EBQ_INFO_BOARD + n] = 0u;
+#endif
     return ebq_frame_seal(out, EBQ_TYPE_INFO_RESP, ev->seq, (uint16_t)(EBQ_INFO_BOARD + n + 1));
 }
 
@@ -148,31 +154,29 @@ static size_t infer_text_reply(const ebq_frame_event *ev, uint8_t *out) {
     const ebq_config *cfg = ebq_model_config(&ebq_model_data);
     /* the reply carries the ids: a max_len it cannot hold is refused, never cut short */
     const uint32_t room =
-        (EBQ_FRAME_MAX_PAYLOAD - EBQ_INFER_TEXT_RESP_FIXED - 4u * cfg->num_labels) / 3u;
+        (EBQ_FRAME_MAX_PAYLOAD - EBQ_INFER_TEXT_RESP_FIXED - 2u - 4u * cfg->num_labels) / 3u;
     if (cfg->max_len > room) return error_reply(out, EBQ_TOO_LONG, ev->type, ev->seq);
-    const uint32_t max_len = cfg->max_len;
-    uint32_t T = 0;
-    const uint64_t t0 = plat_counter_now();
-    ebq_status st = ebq_tokenize(&ebq_tokenizer_data, p + 3, na, b, nb, max_len, arena,
-                                 sizeof arena, ids, text_segs, &T);
-    const uint64_t t1 = plat_counter_now();
-    if (st != EBQ_OK) return error_reply(out, st, ev->type, ev->seq);
-    st = ebq_infer(&ctx, ids, text_segs, T, logits);
-    const uint64_t t2 = plat_counter_now();
+    /* tokenize + infer, once or per window of a long text (the tokenizer's windows flag) */
+    ebq_text_run run;
+    ebq_status st = ebq_infer_text(&ctx, &ebq_tokenizer_data, p + 3, na, b, nb, ids, text_segs,
+                                   logits, window_logits, plat_counter_now, &run);
     if (st != EBQ_OK) return error_reply(out, st, ev->type, ev->seq);
 
-    const uint32_t n = cfg->num_labels;
+    const uint32_t n = cfg->num_labels, T = run.T;
     uint8_t *pl = out + EBQ_FRAME_HEADER_BYTES;
     pl[0] = (uint8_t)EBQ_OK;
     pl[1] = (uint8_t)n;
     ebq_wr16(pl + 2, (uint16_t)T);
-    ebq_wr64(pl + 4, t1 - t0);
-    ebq_wr64(pl + 12, t2 - t1);
+    ebq_wr64(pl + 4, run.tokenize_cost);
+    ebq_wr64(pl + 12, run.infer_cost);
     uint8_t *q = pl + EBQ_INFER_TEXT_RESP_FIXED;
     for (uint32_t k = 0; k < n; k++, q += 4) ebq_wrf32(q, logits[k]);
     for (uint32_t i = 0; i < T; i++, q += 2) ebq_wr16(q, ids[i]);
     memcpy(q, text_segs, T);
     q += T;
+    /* a text of more than 65535 windows does not fit a frame */
+    ebq_wr16(q, (uint16_t)run.windows);
+    q += 2;
     return ebq_frame_seal(out, EBQ_TYPE_INFER_TEXT_RESP, ev->seq, (uint16_t)(q - pl));
 }
 #endif

@@ -26,8 +26,9 @@ typedef struct {
     uint32_t n;        /* characters in the current word (counted past the maximum) */
     uint32_t run;      /* start of the current run of non-starters */
     uint16_t *out;     /* NULL: only count */
-    uint32_t cap;      /* pieces wanted: the pass stops when it has them */
-    uint32_t count;    /* pieces stored (<= cap) */
+    uint32_t skip;     /* pieces before out[0] (a window further into the text) */
+    uint32_t end;      /* skip + pieces wanted: the pass stops when it has them */
+    uint32_t count;    /* pieces seen so far, skipped ones included */
 } tok_state;
 
 size_t ebq_tok_work_bytes(const ebq_tokenizer *tok) {
@@ -102,7 +103,8 @@ static uint32_t longest_prefix(const ebq_tokenizer *t, uint32_t which, const uin
 }
 
 static void emit(tok_state *st, uint16_t id) {
-    if (st->out && st->count < st->cap) st->out[st->count] = id;
+    if (st->out && st->count >= st->skip && st->count < st->end)
+        st->out[st->count - st->skip] = id;
     st->count++;
 }
 
@@ -271,8 +273,9 @@ static size_t special_at(const ebq_tokenizer *t, const uint8_t *s, size_t n, siz
     return best;
 }
 
+/* Pieces skip .. skip+cap-1 of the text into out; returns how many of them exist. */
 static uint32_t run_text(const ebq_tokenizer *t, const uint8_t *s, size_t n, void *work,
-                         uint16_t *out, uint32_t cap) {
+                         uint32_t skip, uint16_t *out, uint32_t cap) {
     uintptr_t w = ((uintptr_t)work + 3u) & ~(uintptr_t)3u;
     tok_state st;
     st.t = t;
@@ -280,10 +283,11 @@ static uint32_t run_text(const ebq_tokenizer *t, const uint8_t *s, size_t n, voi
     st.utf8 = (uint8_t *)(st.cps + t->max_word_chars + 1u);
     st.n = st.run = 0;
     st.out = out;
-    st.cap = cap;
+    st.skip = skip;
+    st.end = cap > UINT32_MAX - skip ? UINT32_MAX : skip + cap;
     st.count = 0;
     size_t i = 0;
-    while (i < n && st.count < cap) {
+    while (i < n && st.count < st.end) {
         uint16_t id = 0;
         size_t sl = special_at(t, s, n, i, &id);
         if (sl) {
@@ -294,14 +298,30 @@ static uint32_t run_text(const ebq_tokenizer *t, const uint8_t *s, size_t n, voi
         }
         put_cp(&st, decode(s, n, &i));
     }
-    if (st.count < cap) end_word(&st);
-    return st.count < cap ? st.count : cap;
+    if (st.count < st.end) end_word(&st);
+    if (st.count <= skip) return 0;
+    return st.count < st.end ? st.count - skip : st.end - skip;
 }
 
 uint32_t ebq_tokenize_pieces(const ebq_tokenizer *tok, const uint8_t *s, size_t n, void *work,
                              uint16_t *out, uint32_t cap) {
     if (!tok || (!s && n) || !work) return 0;
-    return run_text(tok, s ? s : (const uint8_t *)"", n, work, out, cap);
+    return run_text(tok, s ? s : (const uint8_t *)"", n, work, 0, out, cap);
+}
+
+ebq_status ebq_tokenize_window(const ebq_tokenizer *tok, const uint8_t *a, size_t na,
+                               uint32_t start, uint32_t max_len, void *work, size_t work_bytes,
+                               uint16_t *ids, uint8_t *segs, uint32_t *T) {
+    if (!tok || (!a && na) || !work || !ids || !segs || !T) return EBQ_BAD_ARGUMENT;
+    if (max_len < 2u) return EBQ_BAD_ARGUMENT;
+    if (work_bytes < ebq_tok_work_bytes(tok)) return EBQ_ARENA_TOO_SMALL;
+    uint32_t n = run_text(tok, a ? a : (const uint8_t *)"", na, work, start, ids + 1,
+                          max_len - 2u);
+    ids[0] = tok->cls_id;
+    ids[n + 1u] = tok->sep_id;
+    for (uint32_t i = 0; i < n + 2u; i++) segs[i] = 1;
+    *T = n + 2u;
+    return EBQ_OK;
 }
 
 ebq_status ebq_tokenize(const ebq_tokenizer *tok, const uint8_t *a, size_t na,
@@ -315,8 +335,8 @@ ebq_status ebq_tokenize(const ebq_tokenizer *tok, const uint8_t *a, size_t na,
     uint32_t budget = max_len - n_special;
     /* a's first `budget` pieces go straight to their place; longest-first truncation only
      * needs min(len, budget) of each text, so b is counted up to budget, then stored. */
-    uint32_t la = run_text(tok, a ? a : (const uint8_t *)"", na, work, ids + 1, budget);
-    uint32_t lb = b ? run_text(tok, b, nb, work, NULL, budget) : 0;
+    uint32_t la = run_text(tok, a ? a : (const uint8_t *)"", na, work, 0, ids + 1, budget);
+    uint32_t lb = b ? run_text(tok, b, nb, work, 0, NULL, budget) : 0;
     while (la + lb > budget) {
         if (la >= lb) la--; else lb--;
     }
@@ -326,7 +346,7 @@ ebq_status ebq_tokenize(const ebq_tokenizer *tok, const uint8_t *a, size_t na,
     ids[n++] = tok->sep_id;
     for (uint32_t i = 0; i < n; i++) segs[i] = 1;
     if (b) {
-        (void)run_text(tok, b, nb, work, ids + n, lb);
+        (void)run_text(tok, b, nb, work, 0, ids + n, lb);
         n += lb;
         ids[n++] = tok->sep_id;
         for (uint32_t i = n - lb - 1u; i < n; i++) segs[i] = 2;

@@ -177,6 +177,31 @@ class Samples:
     examples: list[Example]      # label -1 for --text
     task: str | None             # None for --text
     source: str                  # "sst2/dev" or "--text"
+    # a windowed device (INFER_TEXT): every sequence it runs, in order, and the sample each
+    # belongs to; seqs then holds each sample's last one, as the device reports it
+    windows: list[Seq] | None = None
+    owner: np.ndarray | None = None
+
+    @property
+    def ref_seqs(self) -> list[Seq]:
+        """The sequences the references run: the windows, or one per sample."""
+        return self.windows if self.windows is not None else self.seqs
+
+    def per_sample(self, logits: np.ndarray) -> np.ndarray:
+        """Logits of ref_seqs -> one row per sample (the window mean, as the device's)."""
+        if self.owner is None:
+            return logits
+        from ..tokenizer import window_mean
+        return window_mean(logits, self.owner, len(self.examples))
+
+    def lengths(self) -> list[list[int]]:
+        """Per sample, the lengths of the sequences the device runs for it."""
+        if self.owner is None:
+            return [[len(ids)] for ids, _ in self.seqs]
+        out: list[list[int]] = [[] for _ in self.examples]
+        for (ids, _), i in zip(self.ref_seqs, self.owner, strict=True):
+            out[int(i)].append(len(ids))
+        return out
 
 
 def select_samples(model: BenchModel, task: str | None, split: str | None, limit: int | None,
@@ -203,6 +228,26 @@ def select_samples(model: BenchModel, task: str | None, split: str | None, limit
     if not examples:
         raise BenchError(f"{task}/{split}: no examples selected (--limit {limit})")
     return Samples(encode_examples(enc, examples, max_len), examples, task, f"{task}/{split}")
+
+
+def with_windows(model: BenchModel, samples: Samples, max_len: int) -> Samples:
+    """What a windowed device runs for each single text: all the max_len windows covering it
+    (pairs stay truncated)."""
+    from ..tokenizer import encode_windows, from_json
+
+    single = [i for i, e in enumerate(samples.examples) if e.text_b is None]
+    wseqs, wowner = encode_windows(from_json(model.tokenizer),
+                                   [samples.examples[i] for i in single], max_len)
+    of_single = dict(zip(single, range(len(single)), strict=True))
+    seqs, windows, owner = list(samples.seqs), [], []
+    for i in range(len(samples.examples)):
+        mine = ([wseqs[k] for k in np.flatnonzero(wowner == of_single[i])] if i in of_single
+                else [samples.seqs[i]])
+        windows += mine
+        owner += [i] * len(mine)
+        seqs[i] = mine[-1]
+    return Samples(seqs, samples.examples, samples.task, samples.source, windows,
+                   np.asarray(owner, np.int64))
 
 
 # ------------------------------------------------------------------------ references
@@ -381,10 +426,11 @@ def _task_scores(run: BenchRun) -> dict[str, object]:
     return out
 
 
-def _cost(run: BenchRun, lengths: np.ndarray) -> dict[str, object]:
+def _cost(run: BenchRun) -> dict[str, object]:
     info, counts = run.info, run.counts.astype(np.float64)
-    macs = np.array([runtime_macs(info.config, int(T)) for T in lengths], np.float64)
-    dense = np.array([dense_macs(info.config, int(T)) for T in lengths], np.float64)
+    per = run.samples.lengths()   # a windowed sample costs all its windows
+    macs = np.array([sum(runtime_macs(info.config, T) for T in ts) for ts in per], np.float64)
+    dense = np.array([sum(dense_macs(info.config, T) for T in ts) for ts in per], np.float64)
     unit = info.counter
     med, p95 = float(np.median(counts)), float(np.percentile(counts, 95))
     per_mac = float(counts.sum() / macs.sum()) if macs.sum() else None
@@ -421,7 +467,10 @@ def summarize(run: BenchRun) -> dict[str, object]:
         "device_max_len": run.info.config["max_len"], "arena_bytes": run.info.arena_bytes,
         "quant_reference": run.quant_how, "bit_exact_quant": bit_exact,
         **_compare(run.device, run.fp32, "fp32"), **_compare(run.device, run.quant, "quant"),
-        **_task_scores(run), **_cost(run, lengths), **tokenizer_summary(run)}
+        **_task_scores(run), **_cost(run), **tokenizer_summary(run)}
+    if run.samples.owner is not None:
+        n_win = np.bincount(run.samples.owner, minlength=len(lengths))
+        s["windows_median"], s["windows_max"] = float(np.median(n_win)), int(n_win.max())
     rep = run.export_report
     if rep and rep.get("model_sha256") == run.sha:
         s["flash_bytes"] = rep.get("flash_bytes")
@@ -429,10 +478,10 @@ def summarize(run: BenchRun) -> dict[str, object]:
     labels = [e.label if run.samples.task else None for e in run.samples.examples]
     fp32 = run.fp32 if run.fp32 is not None else [None] * len(lengths)
     s["per_sample"] = [
-        {"T": int(T), "count": int(c), "label": lab, "device": d.tolist(),
+        {"T": int(T), "windows": len(w), "count": int(c), "label": lab, "device": d.tolist(),
          "quant": q.tolist(), "fp32": None if f is None else f.tolist()}
-        for T, c, lab, d, q, f in zip(lengths, run.counts, labels, run.device, run.quant,
-                                      fp32, strict=True)]
+        for T, w, c, lab, d, q, f in zip(lengths, run.samples.lengths(), run.counts, labels,
+                                         run.device, run.quant, fp32, strict=True)]
     return s
 
 
@@ -467,6 +516,9 @@ def format_table(s: dict) -> str:
         ("model", f"{s['model']} (sha256 {s['model_sha256'][:16]}...)"),
         ("samples", f"{s['samples']} of {s['source']}, T median {s['seq_len_median']:g}, "
                     f"max {s['seq_len_max']}"),
+        *([("windows per text", f"median {s['windows_median']:g}, max {s['windows_max']} "
+                                "(logits: their mean; costs: their sum)")]
+          if s.get("windows_max") else []),
         ("", f"{'vs quant simulation':<{C}}vs PyTorch fp32"),
         ("argmax agreement", f"{_pct(s['argmax_agreement_quant']):<{C}}"
                              f"{_pct(s['argmax_agreement_fp32'])}"),

@@ -108,15 +108,18 @@ def main(port, board, firmware, model, task, split, limit, texts, on_device, jso
                                "(export with --tokenizer on, rebuild)")
         if as_text:
             samples = _fit_frames(B, info, samples)
+            if info.windows:  # the device averages windows of long texts: so do the references
+                samples = B.with_windows(bm, samples, info.config["max_len"])
         click.echo(f"device: {info.board} at {transport.url}, model {bm.sha[:12]} verified; "
                    f"{len(samples.seqs)} samples of {samples.source}, T <= {L}")
         if bm.ckpt is None:
             click.echo(f"references: the quantized simulation only; {bm.missing_ckpt}")
         else:
             click.echo("references: PyTorch fp32 and the quantized simulation ...")
-        fp32 = B.fp32_reference(bm, samples.seqs)
+        fp32 = B.fp32_reference(bm, samples.ref_seqs)
+        fp32 = None if fp32 is None else samples.per_sample(fp32)
         mq, how = B.quant_reference(bm, info.config["max_len"], export_report)
-        quant = mq.logits_batch(samples.seqs)
+        quant = samples.per_sample(mq.logits_batch(samples.ref_seqs))
         from tqdm import tqdm
         with tqdm(total=len(samples.seqs), desc=f"{info.board} {samples.source}", unit="seq",
                   file=sys.stderr, dynamic_ncols=True, mininterval=0.5) as bar:

@@ -93,14 +93,17 @@ def _compare(mq, ckpt_path: str, config_path: str | None, seqs) -> str:
 @click.option("--tokenizer", "tokenizer", type=click.Choice(["auto", "on", "off"]),
               default=None, help="on-device tokenizer tables [the board's `tokenizer`, "
                                  "auto: when they fit]")
+@click.option("--windows/--no-windows", default=None,
+              help="on-device text longer than max_len: mean logits of windows covering it, "
+                   "or its first max_len tokens [as the model was finetuned]")
 @click.option("--recover-out", type=click.Path(dir_okay=False), default=None,
               help="where the recovered checkpoint goes [MODEL.recovered.pt]")
 @one_line_errors
 def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_outliers,
-        check, recover_steps, recover_lr, recover_out, tokenizer):
+        check, recover_steps, recover_lr, recover_out, tokenizer, windows):
     """Quantize MODEL (a model.pt checkpoint) and generate C sources for BOARD."""
     from ..boards import load_board
-    from ..export.exporter import default_out_dir, export
+    from ..export.exporter import default_out_dir, export, export_windows
     from ..export.outdir import check_out_dir
 
     b = load_board(board)
@@ -114,8 +117,10 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
     # the checks export() makes, before anything slow (recovery, quantization) is said or done
     from ..checkpoint import load
     from ..export.preflight import check_fits, export_length
-    cfg = load(model, config_path).config
+    ck = load(model, config_path)
+    cfg = ck.config
     check_fits(cfg, b, export_length(cfg, max_len), max_outliers)
+    export_windows(ck, windows)
     if recover_steps:
         check_writable(Path(recover_out) if recover_out else Path(model).with_suffix(
             ".recovered.pt"), "--recover-out")
@@ -125,7 +130,8 @@ def cli(model, board, out_dir, max_len, config_path, calib_path, threshold, max_
         config_path = None
     click.echo(f"quantizing {model} for {b.name} ({b.description}) ...")
     res, mq = export(model, b, dest, max_len=max_len, calib=calib, threshold=threshold,
-                     max_outliers=max_outliers, config_path=config_path, tokenizer=tokenizer)
+                     max_outliers=max_outliers, config_path=config_path, tokenizer=tokenizer,
+                     windows=windows)
     click.echo(res.table)
     if not res.report["fits"]:
         raise EmbBertError(f"model does not fit {b.name} (see the table above); nothing written")

@@ -17,7 +17,11 @@ from .common import one_line_errors
 @click.option("--file", "text_file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="read TEXT from this file (UTF-8) instead of the command line")
 @click.option("--pair", default=None, help="second text of a pair task ('-': read stdin)")
-@click.option("--truncate", is_flag=True, help="cut inputs longer than max_len instead of failing")
+@click.option("--truncate", is_flag=True, help="cut inputs longer than max_len instead of failing "
+              "(single texts of a windowed model never need it)")
+@click.option("--windows/--no-windows", default=None,
+              help="a single text longer than max_len: mean logits of max_len windows covering "
+                   "it (printed: the last window's ids) [as the model was finetuned]")
 @click.option("--port", default=None, metavar="URL",
               help="ask the device at URL (socket://HOST:PORT, /dev/ttyUSB0): it tokenizes "
                    "the text and classifies it; MODEL is then optional (label names)")
@@ -25,7 +29,7 @@ from .common import one_line_errors
               help="with --port: seconds to wait for the device")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 @one_line_errors
-def main(args, text_file, pair, truncate, port, timeout, as_json) -> None:
+def main(args, text_file, pair, truncate, windows, port, timeout, as_json) -> None:
     """Run MODEL on TEXT with fp32 PyTorch, or on the device at --port (TEXT '-': stdin).
 
     \b
@@ -55,7 +59,12 @@ def main(args, text_file, pair, truncate, port, timeout, as_json) -> None:
     for name, t in (("text", text), ("--pair text", pair)):
         if t is not None and not t.strip():
             click.echo(f"warning: empty {name}: the model sees no words", err=True)
+    if windows and pair is not None:
+        raise EmbBertError("--windows applies to single texts; pairs are truncated")
     if port is not None:
+        if windows is not None:
+            raise EmbBertError("--windows/--no-windows: with --port the export decides "
+                               "(embbert-export --windows/--no-windows)")
         _on_device(port, model, text, pair, timeout, as_json)
         return
     import torch
@@ -63,26 +72,45 @@ def main(args, text_file, pair, truncate, port, timeout, as_json) -> None:
     from ..checkpoint import load
     from ..data import TASKS
     from ..tokenizer import from_json
-    from ..train.evaluate import check_finite
+    from ..train.evaluate import check_finite, uses_windows
 
     ck = load(model)
     task = TASKS.get(ck.task)
     if pair is not None and task is not None and not task.pair:
         raise EmbBertError(f"--pair given, but {model} is a single-sentence model ({task.name})")
     enc = from_json(ck.tokenizer)
-    ids, segs = enc.encode(text, pair, max_len=ck.config.max_len, truncate=truncate)
-    with torch.no_grad():
-        out = ck.model()(torch.tensor([ids]), torch.tensor([segs]))
-    check_finite(out.numpy())
-    logits = out[0].tolist()
+    n_win = 1
+    if pair is None and (uses_windows(ck) if windows is None else windows):
+        ids, segs, out, n_win = _windows_fp32(ck, enc, text)
+    else:
+        ids, segs = enc.encode(text, pair, max_len=ck.config.max_len, truncate=truncate)
+        with torch.no_grad():
+            out = ck.model()(torch.tensor([ids]), torch.tensor([segs]))[0].numpy()
+    check_finite(out[None])  # one input
+    logits = out.tolist()
     label = _label(logits, ck.labels)
     if as_json:
-        click.echo(json.dumps({"ids": ids, "segs": segs, "logits": logits, "label": label}))
+        click.echo(json.dumps({"ids": ids, "segs": segs, "logits": logits, "label": label,
+                               "windows": n_win}))
         return
+    if n_win > 1:
+        click.echo(f"windows: {n_win} of max_len {ck.config.max_len}: logits are their mean; "
+                   "ids of the last one")
     click.echo(f"ids:    {ids}")
     click.echo(f"segs:   {segs}")
     click.echo(f"logits: {[round(x, 4) for x in logits]}")
     click.echo(f"label:  {label}")
+
+
+def _windows_fp32(ck, enc, text: str):
+    """(ids, segs of the last window, mean logits, window count), as embbert-eval scores it."""
+    from ..data import Example
+    from ..tokenizer import encode_windows, window_mean
+    from ..train.evaluate import fp32_logits
+
+    seqs, owner = encode_windows(enc, [Example(text, None, -1)], ck.config.max_len)
+    mean = window_mean(fp32_logits(ck.model(), seqs), owner, 1)[0]
+    return *seqs[-1], mean, len(seqs)
 
 
 def _label(logits: list[float], labels: list[str]) -> str | float:
@@ -123,10 +151,13 @@ def _on_device(port: str, model: Path | None, text: str, pair: str | None, timeo
     if as_json:
         click.echo(json.dumps({"ids": r.ids, "segs": r.segs, "logits": r.logits,
                                "label": label, "confidence": conf, "counter": info.counter,
-                               "tokenize_count": r.tokenize_count, "infer_count": r.count}))
+                               "tokenize_count": r.tokenize_count, "infer_count": r.count,
+                               "windows": r.windows}))
         return
     conf_s = f" ({100 * conf:.1f}%)" if conf is not None else ""
-    click.echo(f"{label}{conf_s}  [{info.board}: {r.T} tokens, tokenize {r.tokenize_count:,} + "
+    seen = (f"{r.windows} windows of {info.config['max_len']} tokens (mean logits)"
+            if r.windows > 1 else f"{r.T} tokens")
+    click.echo(f"{label}{conf_s}  [{info.board}: {seen}, tokenize {r.tokenize_count:,} + "
                f"infer {r.count:,} {info.counter}]")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from embbert.device.status import describe, name_of
 from embbert.errors import EmbBertError
 
-PROTOCOL_VERSION = 2   # 2: INFER_TEXT and the INFO feature byte
+PROTOCOL_VERSION = 3   # 2: INFER_TEXT and the INFO feature byte; 3: windows
 MAGIC = b"\xeb\x51"
 HEADER_BYTES = 7
 CRC_BYTES = 2
@@ -36,6 +36,7 @@ INFO_RESP = INFO | RESPONSE
 INFER_RESP = INFER | RESPONSE
 INFER_TEXT_RESP = INFER_TEXT | RESPONSE
 FEATURE_TOKENIZER = 0x01      # INFO feature bit: INFER_TEXT works
+FEATURE_WINDOWS = 0x02        # INFER_TEXT averages the windows of a long single text
 TEXT_FLAG_PAIR = 0x01
 ERROR = 0xFF
 
@@ -205,6 +206,11 @@ class DeviceInfo:
         return bool(self.features & FEATURE_TOKENIZER)
 
     @property
+    def windows(self) -> bool:
+        """INFER_TEXT classifies a long single text by the mean of its max_len windows."""
+        return bool(self.features & FEATURE_WINDOWS)
+
+    @property
     def max_t(self) -> int:
         return (self.max_payload - 2) // 3
 
@@ -279,6 +285,7 @@ class InferTextResult:
     segs: list[int]
     tokenize_count: int  # in the unit of DeviceInfo.counter
     count: int           # ebq_infer alone
+    windows: int = 1     # inferences averaged; ids and segs are the last window's
 
     @property
     def T(self) -> int:
@@ -291,13 +298,15 @@ def decode_infer_text_response(payload: bytes) -> InferTextResult:
     status, n, T, tok, count = struct.unpack_from("<BBHQQ", payload)
     if status != OK:
         raise DeviceError(status, INFER_TEXT)
-    if len(payload) != 20 + 4 * n + 3 * T:
+    end = 20 + 4 * n + 3 * T
+    if len(payload) != end + 2:
         raise ProtocolError(f"INFER_TEXT response of {len(payload)} bytes for {n} logits "
                             f"and {T} ids")
     logits = list(struct.unpack_from(f"<{n}f", payload, 20))
     ids = list(struct.unpack_from(f"<{T}H", payload, 20 + 4 * n))
-    segs = list(payload[20 + 4 * n + 2 * T:])
-    return InferTextResult(logits, ids, segs, tok, count)
+    segs = list(payload[20 + 4 * n + 2 * T:end])
+    (windows,) = struct.unpack_from("<H", payload, end)
+    return InferTextResult(logits, ids, segs, tok, count, windows)
 
 
 def decode_error(payload: bytes) -> tuple[int, int]:

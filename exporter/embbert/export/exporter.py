@@ -248,6 +248,7 @@ def format_table(report: dict, board: Board) -> str:
     tok = report.get("tokenizer") or {"enabled": False}
     lines.append(f"{'on-device tokenizer':<{w}}  " + (
         f"{tok['flash_bytes']:>9,}  flash, {tok['ram_bytes']:,} B working memory (arena)"
+        + ("; long texts: mean of max_len windows" if tok.get("windows") else "")
         if tok["enabled"] else f"{'-':>9}  {tok.get('reason', 'off')}"))
     lines.append(f"fits {board.name}: {'yes' if report['fits'] else 'NO'}")
     return "\n".join(lines)
@@ -268,10 +269,11 @@ def pio_config(board: Board) -> str:
 
 def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha256: str = "",
                      checkpoint: str = "", tokenizer_json: str = "",
-                     tokenizer: str | None = None, labels: list[str] | None = None
-                     ) -> ExportResult:
+                     tokenizer: str | None = None, labels: list[str] | None = None,
+                     windows: bool = False) -> ExportResult:
     """Render, plan and (when it fits and out_dir is given) write the generated files.
-    `tokenizer` (auto/on/off, default the board's) adds the on-device tokenizer tables."""
+    `tokenizer` (auto/on/off, default the board's) adds the on-device tokenizer tables;
+    `windows` makes them classify long single texts by the mean of their windows."""
     from ..model import CLS_ID, SEP_ID
     from .tokenizer_tables import for_export
     arena = plan_for(mq, mq.config.max_len).total
@@ -280,7 +282,7 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
                                labels=labels)["flash_bytes"]
     tok_c, tok_h, tok = for_export(tokenizer_json, tokenizer or board.tokenizer,
                                    board.flash_capacity() - model_flash,
-                                   board.arena_capacity(), CLS_ID, SEP_ID)
+                                   board.arena_capacity(), CLS_ID, SEP_ID, windows)
     h, c, tensors, padded = render(mq, board, sha256, arena, tok_c, tok_h, labels)
     report = build_report(mq, board, sha256, tensors, checkpoint, padded, tok, labels)
     table = format_table(report, board)
@@ -299,12 +301,15 @@ def export_quantized(mq: QuantModel, board: Board, out_dir: Path | None, *, sha2
 def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = None, *,
            max_len: int | None = None, calib=None, threshold: float | None = None,
            max_outliers: int | None = None, config_path: str | None = None,
-           tokenizer: str | None = None) -> tuple[ExportResult, QuantModel]:
+           tokenizer: str | None = None, windows: bool | None = None
+           ) -> tuple[ExportResult, QuantModel]:
     """Load, quantize (calibrating on `calib`, the task's training text, or random text) and
-    export a checkpoint. The QuantModel's meta["calibration"] says which."""
+    export a checkpoint. The QuantModel's meta["calibration"] says which. windows: None = as
+    the checkpoint was finetuned (embbert-train finetune --windows)."""
     from ..checkpoint import file_sha256, load
     from ..quant.as_exported import quantize_as_exported
     ckpt = load(ckpt_path, config_path)
+    windows = export_windows(ckpt, windows)
     L = export_length(ckpt.config, max_len)
     check_fits(ckpt.config, board, L, max_outliers)
     sha = file_sha256(ckpt_path)
@@ -313,6 +318,17 @@ def export(ckpt_path: str | os.PathLike, board: Board, out_dir: Path | None = No
     res = export_quantized(mq, board, out_dir if out_dir is not None else default_out_dir(),
                            sha256=sha, checkpoint=str(Path(ckpt_path).resolve()),
                            tokenizer_json=ckpt.tokenizer or "", tokenizer=tokenizer,
-                           labels=list(ckpt.labels or []))
+                           labels=list(ckpt.labels or []), windows=windows)
     return res, mq
+
+
+def export_windows(ckpt, windows: bool | None) -> bool:
+    """The windows flag the device gets: the checkpoint's unless overridden; never for pairs."""
+    from ..data import TASKS
+    from ..errors import EmbBertError
+    from ..train.evaluate import uses_windows
+    task = TASKS.get(ckpt.task or "")
+    if windows and task is not None and task.pair:
+        raise EmbBertError(f"--windows applies to single-text tasks; {task.name} has pairs")
+    return uses_windows(ckpt) if windows is None else windows
 

@@ -420,8 +420,10 @@ def _c_array(name: str, ctype: str, values, comment: str) -> str:
     return (f"/* {comment} */\nstatic const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n")
 
 
-def render_c(t: TokenizerTables, cls_id: int, sep_id: int) -> tuple[str, str]:
-    """(model_data.c part, model_data.h part) for the tokenizer tables."""
+def render_c(t: TokenizerTables, cls_id: int, sep_id: int, windows: bool = False
+             ) -> tuple[str, str]:
+    """(model_data.c part, model_data.h part) for the tokenizer tables; windows: long single
+    texts are classified by the mean of their windows (ebq_infer_text)."""
     u8 = t.stage1.dtype == np.uint8
     o16 = t.offsets.dtype == np.uint16
     sp_bytes = b"".join(s for s, _ in t.specials)
@@ -465,7 +467,8 @@ def render_c(t: TokenizerTables, cls_id: int, sep_id: int) -> tuple[str, str]:
         f"    .n_special = {len(t.specials)}u, .n_words = {t.n_words}u, "
         f".n_conts = {t.n_conts}u,\n"
         f"    .shift = {t.shift}u, .max_word_chars = {t.max_word_chars}u, "
-        f".unk_id = {t.unk_id}u, .cls_id = {cls_id}u, .sep_id = {sep_id}u, .reserved = 0,\n"
+        f".unk_id = {t.unk_id}u, .cls_id = {cls_id}u, .sep_id = {sep_id}u, "
+        f".windows = {int(windows)}u,\n"
         "};\n")
     c = ("\n/* On-device tokenizer tables (exporter/embbert/tokenizer_tables.py), always in "
          "flash. */\n" + "\n".join(p for p in parts if p) + "\n" + desc)
@@ -482,7 +485,7 @@ MODES = ("auto", "on", "off")
 
 
 def for_export(tokenizer_json: str, mode: str, flash_left: int, ram_left: int,
-               cls_id: int, sep_id: int) -> tuple[str, str, dict]:
+               cls_id: int, sep_id: int, windows: bool = False) -> tuple[str, str, dict]:
     """(model_data.c part, model_data.h part, report section) for a board's `tokenizer` mode:
     "on" builds it or fails, "auto" builds it when the checkpoint's tokenizer is supported and
     the tables fit the flash left after the model, "off" leaves it out (the device then takes
@@ -510,10 +513,10 @@ def for_export(tokenizer_json: str, mode: str, flash_left: int, ram_left: int,
                                      + t.pool.nbytes),
                       "vocabulary": int(len(t.strings) + t.offsets.nbytes + t.ids.nbytes
                                         + t.first.nbytes)},
-           "max_input_chars_per_word": t.max_word_chars, **t.stats}
+           "max_input_chars_per_word": t.max_word_chars, "windows": windows, **t.stats}
     if mode == "auto" and (flash > flash_left or ram > ram_left):
         return "", off_h, {"enabled": False, "flash_bytes": flash, "ram_bytes": ram,
                            "reason": f"does not fit: {flash:,} B of tables, {flash_left:,} B "
                                      f"of flash left after the model"}
-    c, h = render_c(t, cls_id, sep_id)
+    c, h = render_c(t, cls_id, sep_id, windows)
     return c, h, sec

@@ -102,11 +102,12 @@ void ebq_profile_mark(ebq_stage stage, uint32_t layer);
 struct ebq_tokenizer_s;
 typedef uint64_t (*ebq_counter_fn)(void); /* any monotonic counter: cycles, ticks, ns */
 
-/* Bytes of the one work buffer ebq_classifier_init takes: the arena, then the logits, ids and
- * segments of the last call (model_data.h: EBQ_CLASSIFIER_WORK_BYTES). */
+/* Bytes of the one work buffer ebq_classifier_init takes: the arena, then the logits (and
+ * those of one window), ids and segments of the last call (model_data.h:
+ * EBQ_CLASSIFIER_WORK_BYTES). */
 #define EBQ_ALIGN16_(n) ((((size_t)(n)) + 15u) & ~(size_t)15u)
 #define EBQ_CLASSIFIER_BYTES(arena_bytes, max_len, num_labels)                                 \
-    (EBQ_ALIGN16_(arena_bytes) + EBQ_ALIGN16_(4u * (num_labels)) +                            \
+    (EBQ_ALIGN16_(arena_bytes) + EBQ_ALIGN16_(8u * (num_labels)) +                            \
      EBQ_ALIGN16_(2u * (max_len)) + EBQ_ALIGN16_(max_len) + 16u)
 
 typedef struct {
@@ -114,9 +115,10 @@ typedef struct {
     float confidence;        /* softmax probability of that label (1 for a single output) */
     const float *logits;     /* num_labels values, valid until the next call */
     uint32_t num_labels;
-    uint32_t T;              /* tokens the model saw ([CLS] .. [SEP]) */
+    uint32_t T;              /* tokens the model saw ([CLS] .. [SEP]); of the last window */
+    uint32_t windows;        /* inferences run: 1, or the windows of a long text */
     uint64_t tokenize_cost;  /* counter ticks of tokenizing (0 without a counter / for ids) */
-    uint64_t infer_cost;     /* counter ticks of the inference */
+    uint64_t infer_cost;     /* counter ticks of the inference(s) */
 } ebq_result;
 
 /* State; fields are private. */
@@ -125,6 +127,7 @@ typedef struct {
     const struct ebq_tokenizer_s *tok;
     const char *const *labels;
     float *logits;
+    float *window_logits;
     uint16_t *ids;
     uint8_t *segs;
     uint32_t max_len, num_labels;
@@ -138,9 +141,33 @@ ebq_status ebq_classifier_init(ebq_classifier *c, const ebq_model *model,
                                void *work, size_t work_bytes, ebq_counter_fn counter);
 
 /* UTF-8 text (and an optional second text for pair tasks; pair == NULL for one text) ->
- * label, as the Python TextEncoder + model would give (truncated to max_len). */
+ * label, as the Python TextEncoder + model would give: truncated to max_len (longest first
+ * for pairs), or, when the model was finetuned with windows (ebq_tokenizer.windows), a single
+ * text by the mean logits of its windows (ebq_infer_text). */
 ebq_status ebq_classify_text(ebq_classifier *c, const char *text, size_t n, const char *pair,
                              size_t pair_n, ebq_result *out);
+
+/* What ebq_infer_text did. */
+typedef struct {
+    uint32_t T;              /* tokens in ids/segs: those of the last window */
+    uint32_t windows;        /* inferences run (1 unless a windowed model got a long text) */
+    uint64_t tokenize_cost;  /* counter ticks, summed over the windows */
+    uint64_t infer_cost;
+} ebq_text_run;
+
+/* The layer under ebq_classify_text, for callers that own their buffers (the firmware):
+ * a[na] (and b[nb] when b != NULL: a pair) -> logits[num_labels]. ids and segs hold max_len
+ * entries; the tokenizer borrows ctx's arena between inferences. A single text on a windowed
+ * model (tok->windows): one inference per window of max_len-2 pieces, back to back, the last
+ * one aligned to the end (Python window_starts), each into window_logits[num_labels]; logits =
+ * their float32 sum in window order divided once by the count, so it equals Python's
+ * window_mean bit for bit. Else (a pair, or no windows): one inference of the truncated text
+ * (window_logits unused, may be NULL). counter may be NULL. Errors: those of ebq_tokenize and
+ * ebq_infer; BAD_ARGUMENT for a windowed text without window_logits. */
+ebq_status ebq_infer_text(ebq_ctx *ctx, const struct ebq_tokenizer_s *tok, const uint8_t *a,
+                          size_t na, const uint8_t *b, size_t nb, uint16_t *ids,
+                          uint8_t *segs, float *logits, float *window_logits,
+                          ebq_counter_fn counter, ebq_text_run *run);
 
 /* Token ids and segments (as from TextEncoder) -> label. */
 ebq_status ebq_classify_ids(ebq_classifier *c, const uint16_t *ids, const uint8_t *segs,

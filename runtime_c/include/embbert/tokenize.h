@@ -44,7 +44,11 @@ typedef struct ebq_tokenizer_s {
     const uint16_t *special_id;  /* [n_special] */
     uint32_t special_first[8];   /* bitmap of the added tokens' first bytes */
     uint32_t n_special, n_words, n_conts;
-    uint16_t shift, max_word_chars, unk_id, cls_id, sep_id, reserved;
+    uint16_t shift, max_word_chars, unk_id, cls_id, sep_id;
+    /* 1: the model was finetuned with windows (embbert-train finetune --windows), so a single
+     * text longer than max_len is classified by the mean of windows covering it
+     * (ebq_infer_text), not truncated. Travels here because only text input has windows. */
+    uint16_t windows;
 } ebq_tokenizer;
 
 /* Working memory ebq_tokenize needs (any alignment; it aligns internally). */
@@ -63,6 +67,14 @@ ebq_status ebq_tokenize(const ebq_tokenizer *tok, const uint8_t *a, size_t na,
  * (NULL: only counted); returns min(number of pieces, cap). For tests and tools. */
 uint32_t ebq_tokenize_pieces(const ebq_tokenizer *tok, const uint8_t *s, size_t n, void *work,
                              uint16_t *out, uint32_t cap);
+
+/* One window of a single text: ids[T] = [CLS] pieces start .. start+max_len-3 [SEP], segs 1,
+ * as the Python encode_windows builds it (fewer pieces where the text ends). The text is
+ * tokenized again from its start: cheap next to one inference, and it needs no state.
+ * Errors as ebq_tokenize. */
+ebq_status ebq_tokenize_window(const ebq_tokenizer *tok, const uint8_t *a, size_t na,
+                               uint32_t start, uint32_t max_len, void *work, size_t work_bytes,
+                               uint16_t *ids, uint8_t *segs, uint32_t *T);
 
 #ifdef __cplusplus
 }
