@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 test: setup pio-setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25  # the slowest tests: CI should stay under 15 min
 
 # Not part of `make test` (~10 min): 100k requests to the host firmware and 10k to QEMU with the
 # bundled model (identical answers, flat RSS), then a 30k-frame ASan/UBSan fuzz of the real
