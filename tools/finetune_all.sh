@@ -28,7 +28,7 @@ mrpc 10 3e-4 16 3
 rte 10 3e-4 16 3
 stsb 10 5e-4 16 3
 wnli 5 1e-4 16 3
-imdb 4 5e-4 32 1
+imdb 4 5e-4 32 1 --teacher bow --windows
 "
 echo "$RECIPES" | while read -r task epochs lr bs seeds more; do
   [ -n "$task" ] || continue
