@@ -18,7 +18,7 @@ RECIPES="
 sst2 4 5e-4 32 3
 snips 8 5e-4 32 3
 nlu_scenario 10 1e-3 32 3 --teacher bow
-nlu 30 1e-3 32 3
+nlu 30 1e-3 32 3 --teacher bow
 emotion 8 5e-4 32 3
 limit 6 5e-4 32 3
 ag_news 10 5e-4 32 3 --teacher bow
