@@ -40,7 +40,7 @@ def m4(tmp_path_factory):
 
 def test_sst2_dev_through_infer_text(m4):
     elf, mq, enc = m4
-    ex = load_split("sst2", "dev")
+    ex = load_split("sst2", "dev")[::2]  # every text runs through the host C build elsewhere
     with QemuBoard("qemu-m4", elf, timeout=10.0) as q:
         dev = Device(q.transport, timeout=10.0, infer_timeout=60.0)
         dev.sync()

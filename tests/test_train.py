@@ -142,7 +142,8 @@ def test_eval_quantized_export_options(finetuned, tmp_path):
 def test_predict_cli_json(finetuned):
     proc = run_cli("embbert-predict", finetuned, "a gorgeous , witty movie", "--json")
     out = json.loads(proc.stdout)
-    assert set(out) == {"ids", "segs", "logits", "label"}
+    assert set(out) == {"ids", "segs", "logits", "label", "windows"}
+    assert out["windows"] == 1  # a short text on a model finetuned without windows
     assert out["ids"][0] == 2 and out["ids"][-1] == 4 and len(out["ids"]) == len(out["segs"])
     assert len(out["logits"]) == 2 and out["label"] in ("negative", "positive")
 

@@ -66,7 +66,8 @@ def head_only(runs: list[Path], cks: list[Checkpoint], split: str, metric: str) 
         f = p.with_suffix(".head.json")
         if f.is_file():
             m = json.loads(f.read_text())
-            if m.get("split") == split and m.get("windows") is False and metric in m:
+            if (m.get("split") == split and m.get("windows") is False and metric in m
+                    and m.get("limit") is None):
                 vals.append(m[metric])
     head = f"; first {cks[0].config.max_len} tokens: {fmt(metric, vals)}" if vals else ""
     return f" (windows{head})"
