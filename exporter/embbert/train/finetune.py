@@ -91,8 +91,9 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
             if opts.teacher else None)
     if opts.windows and task.pair:
         raise EmbBertError(f"--windows applies to single-text tasks; {task.name} has pairs")
+    # with windows the sequences are drawn from the pieces at the start of every epoch
     train_pieces = enc.pieces([e.text_a for e in train]) if opts.windows else None
-    train_seqs = encode_examples(enc, train, max_len)
+    train_seqs = encode_examples(enc, train, max_len) if train_pieces is None else []
     y = torch.tensor([e.label for e in train], dtype=torch.float32 if task.regression
                      else torch.long)
 
@@ -101,7 +102,7 @@ def run(opts: FinetuneOptions) -> checkpoint.Checkpoint:
                               opts.windows)
 
     opt = make_optimizer(list(model.named_parameters()), opts.lr, opts.weight_decay)
-    steps_per_epoch = (len(train_seqs) + opts.batch_size - 1) // opts.batch_size
+    steps_per_epoch = (len(train) + opts.batch_size - 1) // opts.batch_size
     total = steps_per_epoch * opts.epochs
     warmup = max(1, int(total * opts.warmup_frac))
     rng = np.random.default_rng(opts.seed)
