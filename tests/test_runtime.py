@@ -244,3 +244,15 @@ def test_profile_hooks_mark_every_stage(tmp_path):
     # embed, norm, q, attn, out, conv, pw, classifier, done
     assert marks == [1, 3 * -(-T // ROWS), steps, steps, steps, steps, steps, 1, 1]
     assert parse_outputs(r.stdout)[0].tolist() == mq.logits(np.full(T, 7), np.ones(T, int)).tolist()
+
+
+def test_a_failing_compile_names_its_file_and_builds_nothing(tmp_path):
+    """Sources compile side by side; the first failure (in source order) is the error."""
+    from embbert.cbuild import build_host_tool
+    from embbert.errors import EmbBertError
+    bad = tmp_path / "broken_main.c"
+    bad.write_text("int main(void) { return undeclared; }\n")
+    out = tmp_path / "b" / "tool"
+    with pytest.raises(EmbBertError, match=r"(?s)compiling .*broken_main\.c failed:\n.*undeclared"):
+        build_host_tool(out, [bad])
+    assert not out.exists()
