@@ -1,5 +1,6 @@
-"""The bundled SST-2 model over its whole dev set: the C runtime (host build) against the
-quantized simulation (must be bit-exact) and against fp32 PyTorch (argmax >= 99%)."""
+"""The bundled task models over their reported split (SST-2 dev, Snips test, the first 1,500
+NLU-scenario test rows): the C runtime (host build) against the quantized simulation (must be
+bit-exact) and against fp32 PyTorch (argmax >= 99%)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,21 @@ from embbert.train.evaluate import fp32_logits
 
 from .conftest import REPO
 
-MODEL = REPO / "models" / "sst2.pt"
-pytestmark = pytest.mark.skipif(not MODEL.is_file(), reason="models/sst2.pt not bundled")
+BUNDLED = [("sst2", "dev", None), ("snips", "test", None), ("nlu_scenario", "test", 1500)]
 
 
-def test_sst2_dev_c_runtime_vs_simulation_and_fp32(tmp_path: Path):
-    ck = load(MODEL)
-    examples = load_split("sst2", "dev")
+@pytest.mark.parametrize("task, split, limit", BUNDLED)
+def test_c_runtime_vs_simulation_and_fp32(task: str, split: str, limit: int | None,
+                                          tmp_path: Path):
+    model = REPO / "models" / f"{task}.pt"
+    ck = load(model)
+    assert ck.task == task
+    examples = load_split(task, split)[:limit]
     seqs = encode_examples(from_json(ck.tokenizer), examples, ck.config.max_len)
     calib, _ = default_calibration(ck, ck.config.max_len)
-    mq = quantize(ck, calib, sha256=file_sha256(MODEL))
-    export_quantized(mq, load_board("host"), tmp_path / "gen", sha256=file_sha256(MODEL),
-                     checkpoint=str(MODEL))
+    mq = quantize(ck, calib, sha256=file_sha256(model))
+    export_quantized(mq, load_board("host"), tmp_path / "gen", sha256=file_sha256(model),
+                     checkpoint=str(model))
     exe = build_run(tmp_path / "gen", tmp_path / "build")
     rc, outs, err = run_model(exe, seqs)
     assert rc == 0, err
@@ -39,12 +43,12 @@ def test_sst2_dev_c_runtime_vs_simulation_and_fp32(tmp_path: Path):
     ref = fp32_logits(ck.model(), seqs)
     gold = np.array([e.label for e in examples])
 
-    assert dev.shape == sim.shape == (len(examples), 2)
+    assert dev.shape == sim.shape == (len(examples), len(ck.labels))
     assert np.array_equal(dev, sim), "C runtime is not bit-exact with the simulation"
     agree_fp32 = float((dev.argmax(1) == ref.argmax(1)).mean())
     err = np.abs(dev - ref)                                          # logit error vs fp32
     cos = (dev * ref).sum(1) / (np.linalg.norm(dev, axis=1) * np.linalg.norm(ref, axis=1))
-    print(f"\nSST-2 dev ({len(examples)}): argmax agreement with fp32 {agree_fp32:.4f}, "
+    print(f"\n{task} {split} ({len(examples)}): argmax agreement with fp32 {agree_fp32:.4f}, "
           f"max abs logit error {err.max():.4f}, mean {err.mean():.4f}, "
           f"cosine min {cos.min():.4f} mean {cos.mean():.5f}; accuracy C "
           f"{(dev.argmax(1) == gold).mean():.4f} vs fp32 {(ref.argmax(1) == gold).mean():.4f}")

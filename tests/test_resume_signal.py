@@ -117,3 +117,26 @@ def test_pretrain_killed_mid_interval_resumes_exactly(tiny_tokenizer, tmp_path):
     b = checkpoint.load(straight / "pretrained.pt")
     assert a.metrics["step"] == b.metrics["step"] == 20
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+
+
+def test_finetune_all_resumes_a_run_killed_with_its_lane(tiny_checkpoint, tmp_path):
+    """tools/finetune_all.sh killed mid-run (its whole process group, as a session end does):
+    the same command continues that run from its last epoch instead of refusing or restarting."""
+    env = {**os.environ, "OUT": str(tmp_path), "TASKS": "sst2", "SEEDS": "1", "THREADS": "1",
+           "OMP_NUM_THREADS": "1", "BIN": str(BIN), "EXTRA": " ".join(FT_ARGS[2:])}
+    cmd = ["bash", str(REPO / "tools" / "finetune_all.sh"), str(tiny_checkpoint)]
+    state = tmp_path / "sst2.pt.state.pt"
+    lane = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    t0 = time.monotonic()
+    while not state.exists():
+        assert lane.poll() is None, lane.communicate()
+        assert time.monotonic() - t0 < 240
+        time.sleep(0.01)
+    os.killpg(lane.pid, signal.SIGKILL)
+    lane.communicate(timeout=60)
+    assert not (tmp_path / "sst2.pt").exists()
+    again = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "--resume" in again.stdout and "resuming after epoch 1 of 2" in again.stdout
+    assert (tmp_path / "sst2.pt").is_file() and not state.exists()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Finetune the pretrained checkpoint on every task (the recipe behind docs/RESULTS.md).
-# Resumable: a run whose output exists is skipped. Run in the background:
+# Resumable: a run whose output exists is skipped, one with OUT.state.pt resumes. Run in the background:
 #   nohup tools/finetune_all.sh runs/pretrain/pretrained.pt > runs/finetune.log 2>&1 &
 # TASKS="imdb" (a space-separated subset) splits the work into lanes that run side by side.
 # Seeds: the recipe's count (3 where a run takes under 10 minutes on one thread), or SEEDS=n
@@ -37,11 +37,13 @@ echo "$RECIPES" | while read -r task epochs lr bs seeds more; do
   for ((s = 0; s < n; s++)); do
     if [ "$n" -eq 1 ]; then out="$OUT/$task.pt"; else out="$OUT/$task.seed$s.pt"; fi
     if [ -f "$out" ]; then echo "skip $out (done)"; continue; fi
-    echo "=== $task seed $s: $epochs epochs, lr $lr, batch $bs ${more:-} ($(date -u +%H:%M:%S))"
+    resume=""   # an interrupted run (killed lane, session end) continues from its last epoch
+    if [ -f "$out.state.pt" ]; then resume="--resume"; fi
+    echo "=== $task seed $s: $epochs epochs, lr $lr, batch $bs ${more:-} $resume ($(date -u +%H:%M:%S))"
     # shellcheck disable=SC2086  # $more and $EXTRA are lists of options
     "$BIN/embbert-train" finetune --task "$task" --init "$INIT" --out "$out" --seed "$s" \
       --epochs "$epochs" --lr "$lr" --batch-size "$bs" --threads "${THREADS:-2}" ${more:-} \
-      ${EXTRA:-}
+      ${EXTRA:-} $resume
     if [ "${INT8:-0}" = 1 ]; then
       "$BIN/embbert-eval" "$out" --quantized --json "${out%.pt}.int8.json"
     fi
