@@ -27,6 +27,8 @@ BUNDLED = [("sst2", "dev", None), ("snips", "test", None), ("nlu_scenario", "tes
 def test_c_runtime_vs_simulation_and_fp32(task: str, split: str, limit: int | None,
                                           tmp_path: Path):
     model = REPO / "models" / f"{task}.pt"
+    if not model.is_file():
+        pytest.skip(f"models/{task}.pt not bundled")
     ck = load(model)
     assert ck.task == task
     examples = load_split(task, split)[:limit]
