@@ -244,3 +244,16 @@ def test_resume_refuses_a_corrupt_or_foreign_state(tmp_path, payload):
                    check=False)
     assert proc.returncode == 1 and str(state) in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_eval_quantized_on_the_c_runtime_scores_the_same(finetuned, tmp_path):
+    sim, c = tmp_path / "sim.json", tmp_path / "c.json"
+    run_cli("embbert-eval", finetuned, "--split", "dev", "--limit", "60", "--quantized",
+            "--json", sim)
+    run_cli("embbert-eval", finetuned, "--split", "dev", "--limit", "60", "--quantized",
+            "--engine", "c", "--json", c)
+    a, b = json.loads(sim.read_text()), json.loads(c.read_text())
+    assert (a["engine"], b["engine"]) == ("sim", "c") and a["accuracy"] == b["accuracy"]
+    proc = run_cli("embbert-eval", finetuned, "--engine", "c", check=False)
+    assert proc.returncode == 1 and proc.stderr.strip() == \
+        "error: --engine c applies only with --quantized"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -21,13 +22,16 @@ from .common import check_writable, one_line_errors
               help="with --quantized: outlier threshold, as embbert-export's [6.0]")
 @click.option("--max-outliers", type=int, default=None,
               help="with --quantized: outlier channels per activation, as embbert-export's")
+@click.option("--engine", type=click.Choice(["sim", "c"]), default="sim", show_default=True,
+              help="with --quantized: the numpy simulation, or the C runtime built for this "
+                   "machine (same bits, checked; ~9x faster on long texts)")
 @click.option("--windows/--no-windows", default=None,
               help="score texts longer than max_len by the mean logits of windows covering "
                    "them, or by their first max_len tokens [as the model was finetuned]")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="also write the metrics as JSON")
 @one_line_errors
-def main(model, task, split, limit, quantized, threshold, max_outliers, windows,
+def main(model, task, split, limit, quantized, threshold, max_outliers, engine, windows,
          json_out) -> None:
     """Evaluate MODEL on a task split and print its metrics.
 
@@ -35,6 +39,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, windows,
     Example:
       embbert-eval models/sst2.pt --task sst2 --split dev
       embbert-eval models/sst2.pt --quantized --json sst2_q.json
+      embbert-eval models/imdb.pt --quantized --engine c     # the C runtime: same bits
     """
     from ..checkpoint import load
     from ..data import get_task
@@ -54,12 +59,19 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, windows,
                   if v is not None}
     if quant_opts and not quantized:
         raise EmbBertError("--threshold and --max-outliers apply only with --quantized")
-    if quantized:
-        from ..quant.as_exported import quantized_logits_fn
-        logits_fn = quantized_logits_fn(ck, **quant_opts)
+    if engine == "c" and not quantized:
+        raise EmbBertError("--engine c applies only with --quantized")
     windows = uses_windows(ck) if windows is None else windows
-    metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn,
-                                     windows=windows)
+    with ExitStack() as stack:
+        if quantized:
+            from ..quant.as_exported import quantize_as_exported
+            mq = quantize_as_exported(ck, **quant_opts)
+            logits_fn = mq.logits_batch
+            if engine == "c":
+                from ..quant.c_engine import c_logits_fn
+                logits_fn = stack.enter_context(c_logits_fn(mq))
+        metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn,
+                                         windows=windows)
     kind = "quantized" if quantized else "fp32"
     how = ", windows" if windows else ""
     click.echo(f"{task} {split} ({kind}{how}): " + ", ".join(f"{k} {v:.4f}" for k, v in
@@ -68,6 +80,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, windows,
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps({"task": task, "split": split, "kind": kind,
                                         "limit": limit, "windows": windows, **quant_opts,
+                                        **({"engine": engine} if quantized else {}),
                                         **metrics},
                                        indent=2) + "\n")
 
