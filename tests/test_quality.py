@@ -182,6 +182,7 @@ def test_results_table_mean_sd_over_seeds_and_baseline_column(tiny_checkpoint, t
     base = checkpoint.load(tiny_checkpoint)
     for seed, acc, f1 in ((0, 0.70, 0.80), (1, 0.72, 0.82), (2, 0.74, 0.78)):
         base.task, base.metrics = "mrpc", {"test_accuracy": acc, "test_f1": f1}
+        base.extra["selected_on"] = "dev"
         checkpoint.save(base, tmp_path / f"mrpc.seed{seed}.pt")
     (tmp_path / "mrpc.seed1.int8.json").write_text("{}")  # not a run
     bj = tmp_path / "baselines.json"
@@ -192,9 +193,9 @@ def test_results_table_mean_sd_over_seeds_and_baseline_column(tiny_checkpoint, t
                            str(tmp_path), "--baselines", str(bj)],
                           capture_output=True, text=True, cwd=REPO, check=True)
     rows = {ln.split(" | ")[0].strip("| "): ln for ln in proc.stdout.splitlines()}
-    assert ("| mrpc | glue | test | accuracy / f1 | 72.0 ± 2.0 / 80.0 ± 2.0 | 71.1 / 80.0 | "
+    assert ("| mrpc | glue | test | dev | accuracy / f1 | 72.0 ± 2.0 / 80.0 ± 2.0 | 71.1 / 80.0 | "
             "200 KiB | 68.0 | 3 |") in rows["mrpc"]
-    assert "| wnli | glue | dev | accuracy | - | 50.0 | 1 KiB | - | 0 | - |" in rows["wnli"]
+    assert "| wnli | glue | dev | - | accuracy | - | 50.0 | 1 KiB | - | 0 | - |" in rows["wnli"]
     assert "sst2" not in rows
 
 

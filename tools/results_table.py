@@ -120,16 +120,17 @@ def row(name: str, task: Task, runs: list[Path], base: dict | None, quantized: b
     paper_s = "-" if paper is None else (f"{paper:.2f}" if paper < 1 else f"{paper:.1f}")
     mins = [ck.extra.get("train_seconds", 0) / 60 for ck in cks]
     time_s = f"{np.mean(mins):.0f} min" if mins else "-"
-    return (f"| {name} | {task.group} | {split} | {' / '.join(task.metrics)} | {ours} | {q}"
-            f"{baseline_cells(task, base)}{paper_s} | {len(cks)} | {time_s} |")
+    chosen = ", ".join(sorted({str(ck.extra.get("selected_on", "?")) for ck in cks})) or "-"
+    return (f"| {name} | {task.group} | {split} | {chosen} | {' / '.join(task.metrics)} | "
+            f"{ours} | {q}{baseline_cells(task, base)}{paper_s} | {len(cks)} | {time_s} |")
 
 
 def main(folder: Path, quantized: bool, baselines: Path | None) -> None:
     base = json.loads(baselines.read_text()) if baselines and baselines.is_file() else {}
-    rows = ["| task | group | split | metric | ours fp32 | "
+    rows = ["| task | group | split | epoch chosen on | metric | ours fp32 | "
             + ("ours int8 | int8 - fp32 | " if quantized else "")
             + "bag-of-words | its size (int8) | paper EmbBERT-Q | seeds | train time |",
-            "|---|---|---|---|---:|" + ("---:|---:|" if quantized else "")
+            "|---|---|---|---|---|---:|" + ("---:|---:|" if quantized else "")
             + "---:|---:|---:|---:|---:|"]
     for name, task in TASKS.items():
         runs = runs_of(folder, name)
