@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from embbert.bench import c_engine
 from embbert.errors import EmbBertError
 from embbert.model import EmbBertConfig
-from embbert.quant import c_engine, quantize, random_calibration
+from embbert.quant import quantize, random_calibration
 from embbert.quant.testing import random_checkpoint
 
 CFG = dict(vocab_size=300, max_len=40, d_model=64, reduced_dim=16, n_layers=2, conv_kernel=8,

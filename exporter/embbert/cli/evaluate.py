@@ -68,7 +68,7 @@ def main(model, task, split, limit, quantized, threshold, max_outliers, engine, 
             mq = quantize_as_exported(ck, **quant_opts)
             logits_fn = mq.logits_batch
             if engine == "c":
-                from ..quant.c_engine import c_logits_fn
+                from ..bench.c_engine import c_logits_fn
                 logits_fn = stack.enter_context(c_logits_fn(mq))
         metrics, _ = evaluate_checkpoint(ck, task, split, limit=limit, logits_fn=logits_fn,
                                          windows=windows)

@@ -1,6 +1,7 @@
 """The quantized model's logits from the C runtime itself, built for this machine: the same bits
 as the simulation (tests check it on every kernel set), ~9x faster than numpy on long inputs
-(IMDb windows of 256 tokens: 3.9 vs 35 ms each, one thread). `embbert-eval --quantized --engine c`.
+(IMDb windows of 256 tokens: 3.9 vs 35 ms each, one thread). `embbert-eval --quantized --engine
+c`. It lives in bench/, not quant/, because it exports and builds (later stages).
 
     with c_logits_fn(mq) as logits_fn:     # export (host board) + build in a temp dir
         logits = logits_fn(seqs)          # [N, C] float32, bit-exact with mq.logits_batch
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmbBertError
-from .quantize import QuantModel
+from ..quant.quantize import QuantModel
 
 CHUNK = 2048        # sequences per ebq_run process (~4 s at T = 256)
 CHECKED = 16        # sequences per call recomputed by the simulation
